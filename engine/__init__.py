@@ -1,0 +1,1 @@
+"""AlphaPT headless trading engine. Never imports textual, alphapt_tui or screens."""

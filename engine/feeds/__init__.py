@@ -1,0 +1,1 @@
+"""Market data feeds: mock (default), Kite ticker, replay, NATS."""
