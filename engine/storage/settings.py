@@ -1,0 +1,59 @@
+"""Settings of the tick store (pydantic; nested under the desk settings as ``storage``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import BaseModel, Field
+
+CHDB_SCHEME = "chdb"
+
+
+class StorageSettings(BaseModel):
+    """Where ticks are stored and how the writer batches them."""
+
+    dsn: str | None = None
+    """ClickHouse DSN. None means embedded chDB at ``chdb:///<data dir>/ticks``;
+    a server is ``http://user:password@host:8123/database`` (or ``https://…:8443/…``)."""
+    batch_size: int = Field(default=20_000, ge=1, le=5_000_000)
+    """Ticks per insert: a batch is written as soon as this many are waiting."""
+    batch_max_age_ms: int = Field(default=500, ge=1, le=60_000)
+    """A partial batch is written once its oldest tick has waited this long."""
+    queue_capacity: int = Field(default=500_000, ge=1, le=50_000_000)
+    """Ticks the writer queue holds; beyond it new ticks are dropped and counted, never blocking."""
+    retention_days: int | None = Field(default=365, ge=1, le=36_500)
+    """Days raw ticks and 1-minute bars are kept (ClickHouse TTL); None keeps them forever."""
+    insert_retries: int = Field(default=5, ge=0, le=100)
+    """Retries of a batch after a transient insert error (same dedup token each time)."""
+    retry_backoff_ms: int = Field(default=200, ge=1, le=60_000)
+    """Wait before the first retry; each further retry waits twice as long (capped at 10 s)."""
+
+    def resolved_dsn(self, data_dir: Path) -> str:
+        """The DSN to connect to, filling in the embedded default under ``data_dir``."""
+        if self.dsn:
+            return self.dsn
+        return f"{CHDB_SCHEME}://{(Path(data_dir) / 'ticks').resolve()}"
+
+
+def is_chdb(dsn: str) -> bool:
+    """Whether ``dsn`` selects the embedded chDB engine."""
+    return urlsplit(dsn).scheme == CHDB_SCHEME
+
+
+def chdb_path(dsn: str) -> Path:
+    """The data directory of a ``chdb:///abs/path`` DSN."""
+    parts = urlsplit(dsn)
+    if parts.netloc or not parts.path or parts.path in ("/", "memory", ":memory:"):
+        raise ValueError(f"a chdb DSN needs an absolute directory: chdb:///path, got {dsn!r}")
+    return Path(parts.path)
+
+
+def redact_dsn(dsn: str) -> str:
+    """``dsn`` with any password replaced, safe for logs and error messages."""
+    parts = urlsplit(dsn)
+    if parts.password is None:
+        return dsn
+    netloc = parts.netloc.rpartition("@")[2]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
