@@ -1,0 +1,1 @@
+"""Package data shipped with the engine (rate tables and the like)."""
