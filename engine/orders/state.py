@@ -8,7 +8,7 @@ Transitions (status groups in brackets)::
     event                 allowed from                              to
     OrderSubmitted        PUT ORDER REQ RECEIVED [LOCAL]            OPEN PENDING
     OrderAccepted         LOCAL, VALIDATION/OPEN PENDING            OPEN | TRIGGER PENDING
-    OrderRejected         any open or pending, nothing filled       REJECTED
+    OrderRejected         any status not closed, nothing filled     REJECTED
     OrderTriggered        TRIGGER PENDING (stop orders)             OPEN
                           MODIFY/CANCEL PENDING                     unchanged
     OrderPendingModify    [OPEN]                                    MODIFY PENDING
