@@ -1,0 +1,102 @@
+"""Creating the async engine for a ledger URL, and turning driver errors into ledger errors.
+
+Everything that differs between SQLite and PostgreSQL at connection level lives
+here: SQLite's pragmas and data directory, PostgreSQL's timeouts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event, exc, pool
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from engine.ledger.errors import LedgerError, LedgerUnavailable
+from engine.ledger.urls import async_url, ensure_sqlite_dir, is_sqlite, redact
+
+SQLITE_BUSY_TIMEOUT_S = 10.0
+"""How long an SQLite write waits for another writer (e.g. ``alphapt-tui migrate``)."""
+
+# SQLSTATE classes meaning "cannot talk to the database": connection exception,
+# invalid authorization, invalid catalog (no such database), insufficient
+# resources, operator intervention (shutdown, statement timeout), system error.
+_UNAVAILABLE_SQLSTATE_CLASSES = frozenset({"08", "28", "3D", "53", "57", "58"})
+
+
+def create_engine(
+    url: str | URL,
+    *,
+    sqlite_synchronous: str = "FULL",
+    connect_timeout_s: float = 5.0,
+    statement_timeout_s: float = 30.0,
+    pooled: bool = True,
+) -> AsyncEngine:
+    """An async engine for ``url`` with the ledger's connection settings.
+
+    SQLite gets WAL journaling and ``PRAGMA synchronous=<sqlite_synchronous>`` on
+    every connection, and its directory is created. ``pooled=False`` opens a
+    connection per use (migrations, one-off checks).
+    """
+    url = async_url(url)
+    if sqlite_synchronous not in ("NORMAL", "FULL"):
+        raise ValueError(f"sqlite_synchronous must be NORMAL or FULL, not {sqlite_synchronous!r}")
+    kwargs: dict[str, Any] = {}
+    if not pooled:
+        kwargs["poolclass"] = pool.NullPool
+    if is_sqlite(url):
+        try:
+            ensure_sqlite_dir(url)
+        except OSError as error:
+            raise LedgerUnavailable(
+                f"cannot create the ledger directory for {redact(url)}: {error}"
+            ) from error
+        engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S}, **kwargs)
+        _install_sqlite_pragmas(engine, sqlite_synchronous)
+        return engine
+    connect_args = {"timeout": connect_timeout_s, "command_timeout": statement_timeout_s}
+    if pooled:
+        kwargs["pool_pre_ping"] = True
+    return create_async_engine(url, connect_args=connect_args, **kwargs)
+
+
+def _install_sqlite_pragmas(engine: AsyncEngine, synchronous: str) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA synchronous={synchronous}")
+        finally:
+            cursor.close()
+
+
+def translate_error(error: BaseException, url: str | URL) -> LedgerError:
+    """The ledger error for a driver or SQLAlchemy error raised while using ``url``."""
+    if isinstance(error, LedgerError):
+        return error
+    where = redact(url)
+    detail = _first_line(error)
+    if _is_unavailable(error):
+        return LedgerUnavailable(f"ledger database {where} is unavailable: {detail}")
+    return LedgerError(f"ledger database {where} refused the operation: {detail}")
+
+
+def _is_unavailable(error: BaseException) -> bool:
+    if isinstance(error, OSError | exc.DisconnectionError | exc.TimeoutError | exc.InterfaceError):
+        return True
+    if not isinstance(error, exc.DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    if isinstance(sqlstate, str):
+        return sqlstate[:2] in _UNAVAILABLE_SQLSTATE_CLASSES
+    # sqlite3 reports a missing table as OperationalError too; that is a schema
+    # problem, not an unreachable database.
+    return isinstance(error, exc.OperationalError) and not str(error.orig).startswith("no such")
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(getattr(error, "orig", None) or error) or type(error).__name__
+    return text.strip().splitlines()[0]

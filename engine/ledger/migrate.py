@@ -1,0 +1,118 @@
+"""Programmatic alembic for the ledger: what revision a database is at, and moving it.
+
+The functions are coroutines because the engine runs on an asyncio loop: they
+open an async engine and hand alembic its sync-facade connection (alembic's
+``env.py`` uses a connection passed in ``config.attributes`` instead of
+starting a loop of its own). ``alphapt-tui migrate`` calls :func:`upgrade`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TypeVar
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from engine.ledger.connect import create_engine, translate_error
+from engine.ledger.errors import SchemaAhead, SchemaBehind
+from engine.ledger.urls import redact
+
+MIGRATE_COMMAND = "alphapt-tui migrate"
+"""The command an operator runs to bring a server database up to date."""
+
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+"""The alembic script directory (``migrations/`` at the repository root)."""
+
+T = TypeVar("T")
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """An alembic config for the ledger's scripts, optionally bound to ``connection``."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("path_separator", "os")
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    """The newest revision this program's migrations know."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:
+        raise RuntimeError(f"no ledger migrations found in {MIGRATIONS_DIR}")
+    return head
+
+
+def known_revisions() -> frozenset[str]:
+    """Every revision id in this program's migrations."""
+    script = ScriptDirectory.from_config(alembic_config())
+    return frozenset(rev.revision for rev in script.walk_revisions())
+
+
+async def current_revision(url: str) -> str | None:
+    """The revision the database at ``url`` is at; None for an empty database."""
+    return await _run(url, lambda conn: MigrationContext.configure(conn).get_current_revision())
+
+
+async def upgrade(url: str, revision: str = "head") -> None:
+    """Apply migrations up to ``revision`` (default: the newest)."""
+    await _run(url, lambda conn: command.upgrade(alembic_config(conn), revision))
+
+
+async def downgrade(url: str, revision: str) -> None:
+    """Undo migrations down to ``revision`` (``"base"`` drops every ledger table)."""
+    await _run(url, lambda conn: command.downgrade(alembic_config(conn), revision))
+
+
+async def ensure_schema(url: str, embedded: bool) -> str:
+    """Make sure the database at ``url`` has this program's schema; return its revision.
+
+    The embedded SQLite ledger is migrated automatically. A server database that
+    is behind raises :class:`SchemaBehind` naming ``alphapt-tui migrate``: the
+    operator decides when a shared database changes. A database at a revision this
+    program does not know raises :class:`SchemaAhead`. Unreachable raises
+    :class:`~engine.ledger.errors.LedgerUnavailable`.
+    """
+    head = head_revision()
+    current = await current_revision(url)
+    if current == head:
+        return head
+    if current is not None and current not in known_revisions():
+        raise SchemaAhead(
+            f"ledger database {redact(url)} is at schema {current}, which this program does not "
+            f"know (its newest is {head}): upgrade alphapt-tui"
+        )
+    if not embedded:
+        raise SchemaBehind(
+            f"ledger database {redact(url)} is at schema {current or 'none (empty)'} but this "
+            f"program needs {head}: run `{MIGRATE_COMMAND}`"
+        )
+    await upgrade(url)
+    return head
+
+
+async def _run(url: str, work: Callable[[Connection], T]) -> T:
+    async with _connection(url) as conn:
+        result = await conn.run_sync(work)
+        await conn.commit()
+        return result
+
+
+@asynccontextmanager
+async def _connection(url: str) -> AsyncIterator[AsyncConnection]:
+    engine = create_engine(url, pooled=False)
+    try:
+        async with engine.connect() as conn:
+            yield conn
+    except Exception as error:
+        raise translate_error(error, url) from error
+    finally:
+        await engine.dispose()
