@@ -100,8 +100,8 @@ order_events = Table(
 fills = Table(
     "fills",
     metadata,
+    Column("client_order_id", String(CLIENT_ORDER_ID_LEN), primary_key=True),
     Column("trade_id", String(64), primary_key=True),
-    Column("client_order_id", String(CLIENT_ORDER_ID_LEN), nullable=False),
     Column("broker_order_id", String(64), nullable=True),
     Column("instrument_token", BigInteger, nullable=False),
     Column("exchange", String(16), nullable=False),
@@ -112,10 +112,13 @@ fills = Table(
     Column("price", Double, nullable=False),
     Column("ts_ns", BigInteger, nullable=False),
     Column("strategy_id", String(64), nullable=False),
-    Index(None, "client_order_id"),
     Index(None, "ts_ns"),
 )
-"""Every trade against an order; a trade id is recorded once."""
+"""Every trade against an order, recorded once per (client order id, trade id).
+
+The key includes the order because an exchange trade id is unique only within
+its exchange and trading day; the client order id is unique for ever.
+"""
 
 positions = Table(
     "positions",

@@ -7,8 +7,8 @@ from the URL; SQLite and PostgreSQL spell the upsert the same way.
 Writes are idempotent, so replaying a flush after a crash or a reconnect is safe:
 
 - an order row is replaced only by a strictly newer ``version``;
-- an order event (``event_id``) or fill (``trade_id``) is recorded once, and the
-  write reports whether it was new;
+- an order event (``event_id``) or fill (``client_order_id`` + ``trade_id``) is recorded once,
+  and the write reports whether it was new;
 - a position is replaced only by one at least as recent (``updated_ns``).
 
 Every public coroutine raises :class:`LedgerUnavailable` when the database
@@ -65,8 +65,9 @@ class BatchResult:
     """Client order ids inserted or updated (an older or equal version is skipped)."""
     new_event_ids: tuple[str, ...] = ()
     """Event ids recorded by this batch (already-recorded ones are left out)."""
-    new_trade_ids: tuple[str, ...] = ()
-    """Trade ids recorded by this batch: apply only these fills to positions."""
+    new_fills: tuple[tuple[str, str], ...] = ()
+    """(client order id, trade id) of each fill recorded by this batch: apply only these
+    to positions (already-recorded fills are left out)."""
     positions_applied: int = 0
     """Positions inserted or updated (an older ``updated_ns`` is skipped)."""
     audit_ids: tuple[int, ...] = ()
@@ -94,8 +95,8 @@ class Ledger:
         )
         self._insert_fills = (
             insert(fills)
-            .on_conflict_do_nothing(index_elements=[fills.c.trade_id])
-            .returning(fills.c.trade_id)
+            .on_conflict_do_nothing(index_elements=[fills.c.client_order_id, fills.c.trade_id])
+            .returning(fills.c.client_order_id, fills.c.trade_id)
         )
         self._upsert_positions = _position_upsert(insert)
         self._insert_audit = insert(audit_log).returning(audit_log.c.id)
@@ -171,9 +172,12 @@ class Ledger:
         return bool(result.new_event_ids)
 
     async def record_fill(self, fill: Record) -> bool:
-        """Record a fill once; True if it was new (apply it to positions only then)."""
+        """Record a fill once per (client order id, trade id); True if it was new.
+
+        Apply a fill to positions only when this says it was new.
+        """
         result = await self.write_batch(fills=[fill])
-        return bool(result.new_trade_ids)
+        return bool(result.new_fills)
 
     async def write_order_and_event(
         self, order: Record, event: Record, seq: int | None = None
@@ -238,8 +242,8 @@ class Ledger:
         """
         now_ns = self._clock.now_ns()
         order_rows = _newest_versions(order_row(o) for o in orders)
-        event_rows = _first_by((event_row(e) for e in events), key="event_id")
-        fill_rows = _first_by((fill_row(f) for f in fills), key="trade_id")
+        event_rows = _first_by((event_row(e) for e in events), "event_id")
+        fill_rows = _first_by((fill_row(f) for f in fills), "client_order_id", "trade_id")
         position_rows = _newest_positions(position_row(p, now_ns) for p in positions)
         audit_rows = [audit_row(a, now_ns) for a in audit]
         async with self._connection(begin=True) as conn:
@@ -251,7 +255,7 @@ class Ledger:
         return BatchResult(
             orders_applied=tuple(applied),
             new_event_ids=tuple(new_events),
-            new_trade_ids=tuple(new_fills),
+            new_fills=tuple(new_fills),
             positions_applied=len(new_positions),
             audit_ids=tuple(sorted(audit_ids)),
         )
@@ -314,8 +318,10 @@ class Ledger:
 
     async def _fetch(self, query: Select[Any]) -> list[dict[str, Any]]:
         async with self._connection() as conn:
-            result = await conn.execute(query)
-            return [dict(row) for row in result.mappings()]
+            rows = (await conn.execute(query)).all()
+        # Plain str keys: SQLAlchemy's own names are a str subclass msgspec.convert refuses.
+        keys = [str(column.name) for column in query.selected_columns]
+        return [dict(zip(keys, row, strict=True)) for row in rows]
 
     @asynccontextmanager
     async def _connection(self, begin: bool = False) -> AsyncIterator[AsyncConnection]:
@@ -350,10 +356,11 @@ async def open_ledger(settings: LedgerSettings, data_dir: Path, clock: Clock) ->
 
 
 async def _run(conn: AsyncConnection, statement: Insert, rows: list[dict[str, Any]]) -> list[Any]:
+    """Execute ``statement`` for ``rows``; what its RETURNING clause gave (a tuple if several)."""
     if not rows:
         return []
     result = await conn.execute(statement, rows)
-    return [row[0] for row in result]
+    return [row[0] if len(row) == 1 else tuple(row) for row in result]
 
 
 def _order_upsert(insert: Any) -> Insert:
@@ -398,8 +405,8 @@ def _newest_positions(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(newest.values())
 
 
-def _first_by(rows: Iterable[dict[str, Any]], key: str) -> list[dict[str, Any]]:
-    first: dict[Any, dict[str, Any]] = {}
+def _first_by(rows: Iterable[dict[str, Any]], *key: str) -> list[dict[str, Any]]:
+    first: dict[tuple[Any, ...], dict[str, Any]] = {}
     for row in rows:
-        first.setdefault(row[key], row)
+        first.setdefault(tuple(row[k] for k in key), row)
     return list(first.values())

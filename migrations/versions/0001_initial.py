@@ -123,8 +123,8 @@ def upgrade() -> None:
 
     op.create_table(
         "fills",
-        sa.Column("trade_id", sa.String(64), nullable=False),
         sa.Column("client_order_id", sa.String(20), nullable=False),
+        sa.Column("trade_id", sa.String(64), nullable=False),
         sa.Column("broker_order_id", sa.String(64), nullable=True),
         sa.Column("instrument_token", sa.BigInteger(), nullable=False),
         sa.Column("exchange", sa.String(16), nullable=False),
@@ -135,9 +135,8 @@ def upgrade() -> None:
         sa.Column("price", sa.Double(), nullable=False),
         sa.Column("ts_ns", sa.BigInteger(), nullable=False),
         sa.Column("strategy_id", sa.String(64), nullable=False),
-        sa.PrimaryKeyConstraint("trade_id", name="pk_fills"),
+        sa.PrimaryKeyConstraint("client_order_id", "trade_id", name="pk_fills"),
     )
-    op.create_index("ix_fills_client_order_id", "fills", ["client_order_id"])
     op.create_index("ix_fills_ts_ns", "fills", ["ts_ns"])
 
     op.create_table(
