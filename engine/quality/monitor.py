@@ -1,0 +1,364 @@
+"""The data quality monitor: judges every tick between the bus and the cache.
+
+``check`` runs the per-tick checks (gates first, then cheapest first) and returns
+the shared :data:`~engine.quality.records.OK` verdict for a clean tick without
+allocating. ``sweep`` runs the periodic silence checks. Firings are counted per
+check and per instrument and reported through ``on_breach``, rate-limited to one
+alert per check per instrument per ``alert_interval_s``.
+
+Reference state (the previous tick each sequence check compares with) is what
+downstream saw: quarantined ticks never become the reference, and neither do
+flagged ticks whose timestamps are untrustworthy.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+
+from engine.clock import NS_PER_SECOND, Clock
+from engine.model import Instrument, MarketDay, Tick
+from engine.quality.checks import POLICY_RANK, Check, build_tick_checks
+from engine.quality.checks.base import Rule
+from engine.quality.checks.registry import UnknownInstrument
+from engine.quality.records import (
+    OK,
+    Breach,
+    CheckSummary,
+    InstrumentQuality,
+    QualitySnapshot,
+    QuarantinedTick,
+    Verdict,
+)
+from engine.quality.session import Session
+from engine.quality.settings import QualitySettings
+from engine.quality.state import InstrumentState
+from engine.quality.sweep import FeedGap, StaleInstrument
+
+BreachCallback = Callable[[str, int, str], None]
+"""``on_breach(check_name, instrument_token, detail)``; token 0 means feed-wide."""
+
+_QUARANTINE = POLICY_RANK["quarantine"]
+_FLAG = POLICY_RANK["flag"]
+
+
+class QualityMonitor:
+    """Per-tick and periodic data quality checks with counters, scores and alerts."""
+
+    def __init__(
+        self,
+        instruments: dict[int, Instrument],
+        days: dict[int, MarketDay],
+        settings: QualitySettings | None = None,
+        clock: Clock | None = None,
+        on_breach: BreachCallback | None = None,
+    ) -> None:
+        if clock is None:
+            raise ValueError("QualityMonitor needs an injected clock")
+        self.settings = settings = settings or QualitySettings()
+        self.on_breach = on_breach
+        """Called once per alert that passes the rate limit."""
+        self._clock = clock
+        self._now = clock.now_ns
+        every_check = build_tick_checks(settings, clock)
+        self._checks: list[Check] = [c for c in every_check if c.enabled]
+        self._probes = [c.probe for c in self._checks]
+        self._unknown = UnknownInstrument(settings.unknown_instrument)
+        self._stale = StaleInstrument(settings.stale_instrument)
+        self._gap = FeedGap(settings.feed_gap)
+        self._rules: tuple[Rule, ...] = (self._unknown, *every_check, self._gap, self._stale)
+        self._session = Session(
+            settings.session == "always-open", settings.market_open, settings.market_close
+        )
+        self._start_ns = clock.now_ns()
+        self._states: dict[int, InstrumentState] = {}
+        for token, instrument in instruments.items():
+            self.add_instrument(instrument, days.get(token))
+        self._ring: deque[QuarantinedTick] = deque(maxlen=settings.quarantine_capacity)
+        self._alert_ns = int(settings.alert_interval_s * NS_PER_SECOND)
+        self._last_alert: dict[tuple[str, int], int] = {}
+        self._gap_active = False
+        self._unknown_ticks = 0
+        self._unknown_flagged = 0
+        self._unknown_quarantined = 0
+        self.alerts_raised = 0
+        self.alerts_suppressed = 0
+        self.callback_errors = 0
+        self.last_callback_error = ""
+
+    # -- registry ---------------------------------------------------------------------------
+
+    def add_instrument(self, instrument: Instrument, day: MarketDay | None = None) -> None:
+        """Start watching an instrument (or reset one already watched)."""
+        state = InstrumentState(instrument, day)
+        for check in self._checks:
+            check.prepare(state)
+        self._states[instrument.instrument_token] = state
+
+    def new_day(self, days: dict[int, MarketDay]) -> None:
+        """Forget per-session market state and take the new day's circuits; counters stay."""
+        for token, state in self._states.items():
+            state.day = days.get(token)
+            state.prev = None
+            state.stale = False
+            for check in self._checks:
+                check.prepare(state)
+
+    # -- hot path ---------------------------------------------------------------------------
+
+    def check(self, tick: Tick) -> Verdict:
+        """Judge one tick. Clean ticks get the shared ``OK`` verdict."""
+        state = self._states.get(tick.instrument_token)
+        if state is None:
+            return self._unknown_tick(tick)
+        state.ticks += 1
+        for probe in self._probes:
+            detail = probe(tick, state)
+            if detail is not None:
+                return self._judge(tick, state, probe, detail)
+        state.prev = tick
+        state.last_seen_ns = tick.received_ns or self._now()
+        return OK
+
+    def filter(self, ticks: Sequence[Tick]) -> Sequence[Tick]:
+        """Check a batch and return what may pass downstream (the same object if all may).
+
+        Fits the bus's hot-path stage signature.
+        """
+        check = self.check
+        kept: list[Tick] | None = None
+        for i, tick in enumerate(ticks):
+            verdict = check(tick)
+            if verdict is OK or verdict.status != "quarantined":
+                if kept is not None:
+                    kept.append(tick)
+            elif kept is None:
+                kept = list(ticks[:i])
+        return ticks if kept is None else kept
+
+    def _judge(self, tick: Tick, state: InstrumentState, probe: object, detail: str) -> Verdict:
+        checks = self._checks
+        probes = self._probes
+        first = probes.index(probe)
+        hits: list[tuple[Check, str]] = [(checks[first], detail)]
+        if not checks[first].fatal:
+            for i in range(first + 1, len(probes)):
+                more = probes[i](tick, state)
+                if more is not None:
+                    hits.append((checks[i], more))
+        now = self._now()
+        state.last_seen_ns = tick.received_ns or now
+        token = tick.instrument_token
+        worst = 0
+        learn = True
+        for check, why in hits:
+            check.record(token, why, now)
+            rank = POLICY_RANK[check.policy]
+            if rank:
+                self._alert(check.name, token, why, now)
+            worst = max(worst, rank)
+            if check.fatal or check.keeps_reference:
+                learn = False
+        names = tuple(check.name for check, _ in hits)
+        details = tuple(why for _, why in hits)
+        state.last_check = names[-1]
+        if worst == _QUARANTINE:
+            state.quarantined += 1
+            state.last_bad_tick = state.ticks
+            state.last_bad_status = "quarantined"
+            self._ring.append(QuarantinedTick(tick, names, details, now))
+            return Verdict("quarantined", names, details)
+        if learn:
+            state.prev = tick
+        if worst == _FLAG:
+            state.flagged += 1
+            state.last_bad_tick = state.ticks
+            state.last_bad_status = "flagged"
+            return Verdict("flagged", names, details)
+        return Verdict("ok", names, details)
+
+    def _unknown_tick(self, tick: Tick) -> Verdict:
+        rule = self._unknown
+        self._unknown_ticks += 1
+        if not rule.enabled:
+            return OK
+        now = self._now()
+        token = tick.instrument_token
+        detail = f"token {token} not in the instrument registry"
+        rule.record(token, detail, now)
+        names = (rule.name,)
+        details = (detail,)
+        if rule.policy == "pass":
+            return Verdict("ok", names, details)
+        self._alert(rule.name, token, detail, now)
+        if rule.policy == "quarantine":
+            self._unknown_quarantined += 1
+            self._ring.append(QuarantinedTick(tick, names, details, now))
+            return Verdict("quarantined", names, details)
+        self._unknown_flagged += 1
+        return Verdict("flagged", names, details)
+
+    def _alert(self, name: str, token: int, detail: str, now: int) -> None:
+        key = (name, token)
+        last = self._last_alert.get(key)
+        if last is not None and now - last < self._alert_ns:
+            self.alerts_suppressed += 1
+            return
+        self._last_alert[key] = now
+        self.alerts_raised += 1
+        callback = self.on_breach
+        if callback is None:
+            return
+        try:
+            callback(name, token, detail)
+        except Exception as exc:
+            # An alert sink failing must not stop market data; the health screen shows it.
+            self.callback_errors += 1
+            self.last_callback_error = repr(exc)
+
+    # -- periodic ---------------------------------------------------------------------------
+
+    def sweep(self, now_ns: int | None = None) -> tuple[Breach, ...]:
+        """Run the silence checks at ``now_ns`` (default: the clock) and return new firings.
+
+        Each silence fires once when it starts and clears when ticks resume. While
+        the whole feed is gapped, instruments are not reported stale one by one.
+        """
+        now = self._now() if now_ns is None else now_ns
+        opened = self._session.opened_ns(now)
+        states = self._states.values()
+        if opened is None:
+            for state in states:
+                state.stale = False
+            self._gap_active = False
+            return ()
+        since = max(opened, self._start_ns)
+        fired: list[Breach] = []
+        gap = self._gap
+        if gap.enabled:
+            latest = max((s.last_seen_ns for s in states), default=0)
+            silent = now - max(latest, since)
+            if silent <= gap.after_ns:
+                self._gap_active = False
+            elif not self._gap_active:
+                self._gap_active = True
+                detail = f"no tick from any instrument for {silent / NS_PER_SECOND:.1f}s"
+                fired.append(self._fire(gap, 0, detail, now))
+        stale = self._stale
+        if stale.enabled and not self._gap_active:
+            for state in states:
+                if not state.ticks and not stale.include_unseen:
+                    continue
+                silent = now - max(state.last_seen_ns, since)
+                if silent <= stale.after_ns:
+                    state.stale = False
+                elif not state.stale:
+                    state.stale = True
+                    detail = f"no tick for {silent / NS_PER_SECOND:.1f}s"
+                    fired.append(self._fire(stale, state.token, detail, now))
+        return tuple(fired)
+
+    async def run_sweeps(self, interval_s: float = 1.0) -> None:
+        """Sweep every ``interval_s`` of clock time until cancelled (a kernel task)."""
+        while True:
+            await self._clock.sleep(interval_s)
+            self.sweep()
+
+    def _fire(self, rule: Rule, token: int, detail: str, now: int) -> Breach:
+        rule.record(token, detail, now)
+        if rule.policy != "pass":
+            self._alert(rule.name, token, detail, now)
+        return Breach(rule.name, token, detail, now)
+
+    # -- reporting --------------------------------------------------------------------------
+
+    def counters(self) -> dict[str, int]:
+        """Firings per check name, every known check included."""
+        return {rule.name: rule.count for rule in self._rules}
+
+    def status(self, token: int) -> InstrumentQuality | None:
+        """Quality of one instrument, ``None`` if it is not watched."""
+        state = self._states.get(token)
+        return None if state is None else _quality(state)
+
+    def statuses(self) -> Iterable[InstrumentQuality]:
+        """Quality of every watched instrument."""
+        return (_quality(state) for state in self._states.values())
+
+    def score(self, token: int | None = None) -> float:
+        """Percentage of valid ticks for one instrument, or overall when ``token`` is None."""
+        if token is not None:
+            return self._states[token].score
+        ticks, flagged, quarantined = self._totals()
+        return _pct(ticks, flagged + quarantined)
+
+    def quarantined(self) -> tuple[QuarantinedTick, ...]:
+        """The most recent quarantined ticks, oldest first."""
+        return tuple(self._ring)
+
+    def snapshot(self) -> QualitySnapshot:
+        """An immutable summary for the health screen."""
+        ticks, flagged, quarantined = self._totals()
+        bad = [s for s in self._states.values() if s.flagged or s.quarantined]
+        bad.sort(key=lambda s: (s.score, -s.ticks, s.token))
+        return QualitySnapshot(
+            at_ns=self._now(),
+            ticks=ticks,
+            flagged=flagged,
+            quarantined=quarantined,
+            score=_pct(ticks, flagged + quarantined),
+            checks=tuple(
+                CheckSummary(
+                    name=r.name,
+                    policy=r.policy,
+                    enabled=r.enabled,
+                    count=r.count,
+                    last_fired_ns=r.last_fired_ns,
+                    last_token=r.last_token,
+                    last_detail=r.last_detail,
+                )
+                for r in self._rules
+            ),
+            worst=tuple(_quality(s) for s in bad[: self.settings.worst_count]),
+            stale=tuple(s.token for s in self._states.values() if s.stale),
+            feed_gap=self._gap_active,
+            quarantine_kept=len(self._ring),
+            alerts_raised=self.alerts_raised,
+            alerts_suppressed=self.alerts_suppressed,
+            callback_errors=self.callback_errors,
+        )
+
+    def _totals(self) -> tuple[int, int, int]:
+        ticks = self._unknown_ticks
+        flagged = self._unknown_flagged
+        quarantined = self._unknown_quarantined
+        for state in self._states.values():
+            ticks += state.ticks
+            flagged += state.flagged
+            quarantined += state.quarantined
+        return ticks, flagged, quarantined
+
+
+def _pct(total: int, bad: int) -> float:
+    return 100.0 if not total else 100.0 * (total - bad) / total
+
+
+def _quality(state: InstrumentState) -> InstrumentQuality:
+    if state.stale:
+        status = "stale"
+    elif not state.ticks:
+        status = "unseen"
+    elif state.last_bad_tick == state.ticks:
+        status = state.last_bad_status
+    else:
+        status = "ok"
+    return InstrumentQuality(
+        instrument_token=state.token,
+        status=status,  # type: ignore[arg-type]
+        ticks=state.ticks,
+        flagged=state.flagged,
+        quarantined=state.quarantined,
+        score=state.score,
+        last_check=state.last_check,
+        last_tick_ns=state.last_seen_ns,
+    )
