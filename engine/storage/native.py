@@ -1,21 +1,22 @@
-"""Encode ticks as one ClickHouse ``Native`` block, columnar, with numpy.
+"""Encode ticks as one ClickHouse ``Native`` block, column by column.
 
-clickhouse-connect's own ``insert`` serializes row by row in Python and rejects numpy
-integers for DateTime64; a Native block built from numpy buffers is ~10x faster and is
-accepted unchanged by both chDB and a ClickHouse server (``raw_insert(fmt="Native")``).
+clickhouse-connect's own ``insert`` converts value by value in Python and rejects numpy
+integers for DateTime64; a Native block packed per column with ``struct`` (numpy where
+values are irregular) is several times faster and is accepted unchanged by both chDB and a ClickHouse server (``raw_insert(fmt="Native")``).
 Wire format: varuint column count, varuint row count, then per column its name, its
 type and its data; an ``Array(T)`` is the cumulative UInt64 end offsets then all elements.
 """
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Sequence
-from itertools import chain
+from itertools import chain, starmap
 from operator import attrgetter
 
 import numpy as np
 
-from engine.model import Tick
+from engine.model import DEPTH_LEVELS, Tick
 from engine.storage.schema import TICK_COLUMNS, Column
 
 
@@ -37,25 +38,43 @@ def _string(text: str) -> bytes:
 
 
 _HEADERS = {c.name: _string(c.name) + _string(c.ch_type) for c in TICK_COLUMNS}
-_GET_ALL = attrgetter(*(c.field for c in TICK_COLUMNS))
+_GETTERS = tuple(attrgetter(c.field) for c in TICK_COLUMNS)
+_STRUCT_CODE = {"<f8": "d", "<i8": "q", "<u4": "I"}
+_DEPTH_PACK = {
+    c.name: struct.Struct(f"<{DEPTH_LEVELS}{_STRUCT_CODE[c.dtype]}").pack
+    for c in TICK_COLUMNS
+    if c.is_array
+}
 
 
-def _column_bytes(col: Column, values: Sequence, n: int) -> list[bytes]:
-    if not col.is_array:
-        return [np.fromiter(values, dtype=col.dtype, count=n).tobytes()]
-    lengths = np.fromiter(map(len, values), dtype="<u8", count=n)
-    offsets = np.cumsum(lengths, dtype="<u8")
-    total = int(offsets[-1]) if n else 0
-    flat = np.fromiter(chain.from_iterable(values), dtype=col.dtype, count=total)
-    return [offsets.tobytes(), flat.tobytes()]
+def _scalar_bytes(col: Column, values: Sequence, n: int) -> bytes:
+    try:
+        return struct.pack(f"<{n}{_STRUCT_CODE[col.dtype]}", *values)
+    except struct.error:  # e.g. a float where an int belongs: let numpy convert
+        return np.fromiter(values, dtype=col.dtype, count=n).tobytes()
+
+
+def _array_bytes(col: Column, values: Sequence[Sequence], n: int) -> list[bytes]:
+    try:
+        # Fast path: full depth everywhere, packed five values at a time in C.
+        flat = b"".join(starmap(_DEPTH_PACK[col.name], values))
+        offsets = np.arange(DEPTH_LEVELS, DEPTH_LEVELS * n + 1, DEPTH_LEVELS, dtype="<u8")
+    except struct.error:
+        lengths = np.fromiter(map(len, values), dtype="<u8", count=n)
+        offsets = np.cumsum(lengths, dtype="<u8")
+        total = int(offsets[-1]) if n else 0
+        flat = np.fromiter(chain.from_iterable(values), dtype=col.dtype, count=total).tobytes()
+    return [offsets.tobytes(), flat]
 
 
 def encode_ticks(ticks: Sequence[Tick]) -> bytes:
     """One Native block holding ``ticks`` in :data:`~engine.storage.schema.TICK_COLUMNS` order."""
     n = len(ticks)
-    columns = list(zip(*map(_GET_ALL, ticks), strict=True)) if n else [()] * len(TICK_COLUMNS)
     parts = [_varuint(len(TICK_COLUMNS)), _varuint(n)]
-    for col, values in zip(TICK_COLUMNS, columns, strict=True):
+    for col, getter in zip(TICK_COLUMNS, _GETTERS, strict=True):
         parts.append(_HEADERS[col.name])
-        parts.extend(_column_bytes(col, values, n))
+        if col.is_array:
+            parts.extend(_array_bytes(col, list(map(getter, ticks)), n))
+        else:
+            parts.append(_scalar_bytes(col, list(map(getter, ticks)), n))
     return b"".join(parts)

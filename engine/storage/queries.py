@@ -117,12 +117,21 @@ _ARRAY_IDX = tuple(i for i, c in enumerate(TICK_COLUMNS) if c.is_array)
 class TickQueries:
     """Async queries on one client; :meth:`ticks` streams on a client of its own."""
 
-    def __init__(self, client: Client, stream_client: Callable[[], Client] | None = None):
+    def __init__(
+        self,
+        client: Client,
+        stream_client: Callable[[], Client] | None = None,
+        *,
+        query_threads: int = 1,
+    ):
         self._client = client
         self._stream_client = stream_client
+        self._settings = {"max_threads": query_threads} if query_threads else {}
 
     async def _rows(self, sql: str, params: dict[str, Any]) -> list[tuple]:
-        result = await asyncio.to_thread(self._client.query, sql, parameters=params)
+        result = await asyncio.to_thread(
+            self._client.query, sql, parameters=params, settings=self._settings
+        )
         return result.result_rows
 
     async def ohlc(self, token: int, timeframe: str, from_ns: int, to_ns: int) -> list[Bar]:

@@ -29,6 +29,10 @@ class StorageSettings(BaseModel):
     retry_backoff_ms: int = Field(default=200, ge=1, le=60_000)
     """Wait before the first retry; each further retry waits twice as long (capped at 10 s)."""
 
+    query_threads: int = Field(default=1, ge=0, le=256)
+    """ClickHouse ``max_threads`` for bar and stats queries (0: the server's default). They
+    read little data, and one thread avoids fan-out overhead on small desks."""
+
     def resolved_dsn(self, data_dir: Path) -> str:
         """The DSN to connect to, filling in the embedded default under ``data_dir``."""
         if self.dsn:

@@ -177,7 +177,7 @@ class TickStore:
 
     def queries(self) -> TickQueries:
         """Async queries over the store, on a client of their own."""
-        return TickQueries(self.client(), self.client)
+        return TickQueries(self.client(), self.client, query_threads=self.settings.query_threads)
 
     def close(self, timeout: float | None = None) -> None:
         """Close the writer (flushing it), every client, and release the directory lock."""

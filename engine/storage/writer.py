@@ -19,6 +19,7 @@ import threading
 import uuid
 from collections import deque
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
 
 import msgspec
@@ -72,7 +73,7 @@ class WriterStats(msgspec.Struct, frozen=True):
     last_batch_rows: int
     """Size of the last stored batch."""
     last_batch_latency_s: float
-    """Encode + insert time of the last stored batch, retries included."""
+    """From taking the last stored batch off the queue to its insert acknowledged."""
     lag_s: float
     """How long the oldest waiting tick has been waiting (0 when the queue is empty)."""
     last_error: str | None
@@ -128,6 +129,8 @@ class TickWriter:
         self._stopping = False
         self._force_until = 0
         self._pending_since: float | None = None
+        self._inserter = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{name}-insert")
+        self._inflight: Future[None] | None = None
 
         self._enqueued = 0
         self._dropped = 0
@@ -210,10 +213,12 @@ class TickWriter:
         thread = self._thread
         if thread is None or not thread.is_alive():
             self._drain(force=True)
+            self._inserter.shutdown(wait=False)
             return self._settled(target)
         self._stopping = True
         self._wake.set()
         thread.join(timeout)
+        self._inserter.shutdown(wait=False)
         return not thread.is_alive() and self._settled(target)
 
     def stats(self) -> WriterStats:
@@ -252,6 +257,7 @@ class TickWriter:
                 self._last_error = _one_line(exc)
                 log.exception("tick writer loop error")
             if stopping and not self._queue:
+                self._wait_inflight()
                 return
 
     def _drain(self, force: bool) -> None:
@@ -269,46 +275,63 @@ class TickWriter:
             self._pending_since = now if queue else None
             self._write(batch)
         self._pending_since = None
+        if force:
+            self._wait_inflight()
 
     def _write(self, batch: list[Tick]) -> None:
         token = f"{self._token_prefix}-{self._seq}"
         self._seq += 1
         started = self._clock.monotonic()
-        attempt = 0
         try:
             block = encode_ticks(batch)
-            while True:
-                try:
-                    self._client.raw_insert(
-                        self._table,
-                        COLUMN_NAMES,
-                        block,
-                        settings={
-                            "insert_deduplication_token": token,
-                            "deduplicate_blocks_in_dependent_materialized_views": 1,
-                        },
-                        fmt="Native",
-                    )
-                    break
-                except Exception as exc:
-                    self._last_error = _one_line(exc)
-                    if attempt >= self._retries_allowed or not is_transient(exc):
-                        raise
-                    attempt += 1
-                    self._retries += 1
-                    delay = min(self._backoff_s * 2 ** (attempt - 1), MAX_BACKOFF_S)
-                    log.warning("tick insert retry %d in %.2fs: %s", attempt, delay, exc)
-                    threading.Event().wait(delay)
         except Exception as exc:
-            self._last_error = _one_line(exc)
-            log.error("tick batch of %d lost: %s", len(batch), self._last_error)
-            with self._progress:
-                self._failed += len(batch)
-                self._progress.notify_all()
+            self._lost(len(batch), exc)
             return
+        # Encoding holds the GIL, inserting does not: encode the next batch while the
+        # previous one is being inserted, with at most one insert in flight.
+        self._wait_inflight()
+        self._inflight = self._inserter.submit(self._insert, block, len(batch), token, started)
+
+    def _wait_inflight(self) -> None:
+        inflight, self._inflight = self._inflight, None
+        if inflight is not None:
+            inflight.result()
+
+    def _insert(self, block: bytes, rows: int, token: str, started: float) -> None:
+        attempt = 0
+        while True:
+            try:
+                self._client.raw_insert(
+                    self._table,
+                    COLUMN_NAMES,
+                    block,
+                    settings={
+                        "insert_deduplication_token": token,
+                        "deduplicate_blocks_in_dependent_materialized_views": 1,
+                    },
+                    fmt="Native",
+                )
+                break
+            except Exception as exc:
+                self._last_error = _one_line(exc)
+                if attempt >= self._retries_allowed or not is_transient(exc):
+                    self._lost(rows, exc)
+                    return
+                attempt += 1
+                self._retries += 1
+                delay = min(self._backoff_s * 2 ** (attempt - 1), MAX_BACKOFF_S)
+                log.warning("tick insert retry %d in %.2fs: %s", attempt, delay, exc)
+                threading.Event().wait(delay)
         with self._progress:
-            self._written += len(batch)
+            self._written += rows
             self._batches += 1
-            self._last_rows = len(batch)
+            self._last_rows = rows
             self._last_latency = self._clock.monotonic() - started
+            self._progress.notify_all()
+
+    def _lost(self, rows: int, exc: BaseException) -> None:
+        self._last_error = _one_line(exc)
+        log.error("tick batch of %d lost: %s", rows, self._last_error)
+        with self._progress:
+            self._failed += rows
             self._progress.notify_all()

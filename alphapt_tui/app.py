@@ -1,0 +1,111 @@
+"""The desk application: pulls engine snapshots on a timer and hands them to the screens."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.reactive import reactive
+from textual.screen import Screen
+
+from engine.cache import QuoteRow
+from engine.client import EngineClient
+from engine.settings import Settings
+from engine.snapshot import CommandResult, DeskSnapshot, EngineStatus
+from screens.help import HelpScreen
+from screens.market_watch import MarketWatchScreen
+
+
+class DeskApp(App[None]):
+    """The AlphaPT desk over one engine client (local thread or remote daemon)."""
+
+    TITLE = "AlphaPT"
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("ctrl+p", "command_palette", "Commands", show=False),
+    ]
+
+    status: reactive[EngineStatus | None] = reactive(None, always_update=True)
+    """The engine's latest status, shown by every screen's header."""
+    engine_error: reactive[str] = reactive("")
+    """Why the engine cannot be reached, empty while it answers."""
+
+    def __init__(self, client: EngineClient, settings: Settings) -> None:
+        super().__init__()
+        self.client = client
+        self.settings = settings
+        self.version = 0
+        self.quotes: dict[int, QuoteRow] = {}
+        self.watchlist: tuple[str, ...] = ()
+        self.watchlist_keys: frozenset[str] = frozenset()
+        self.token_by_key: dict[str, int] = {}
+        self.instrument_keys: tuple[str, ...] = ()
+        self._pulling = False
+
+    def on_mount(self) -> None:
+        self.push_screen(MarketWatchScreen())
+        self.set_interval(1.0 / self.settings.ui.refresh_hz, self.refresh_from_engine)
+        self.call_later(self.refresh_from_engine)
+        self.run_worker(self._load_instruments(), exclusive=True, group="instruments")
+
+    async def _load_instruments(self) -> None:
+        self.instrument_keys = await self.client.instruments()
+
+    async def refresh_from_engine(self) -> None:
+        """Pull what changed since the last frame and apply it; at most one pull in flight."""
+        if self._pulling:
+            return
+        self._pulling = True
+        try:
+            snapshot = await self.client.snapshot(self.version)
+        except Exception as exc:
+            self.engine_error = f"engine unreachable: {type(exc).__name__}"
+            return
+        finally:
+            self._pulling = False
+        self.engine_error = ""
+        started = time.perf_counter()
+        with self.batch_update():
+            self.apply_snapshot(snapshot)
+        self.client.report_frame(time.perf_counter() - started)
+
+    def apply_snapshot(self, snapshot: DeskSnapshot) -> None:
+        """Fold a snapshot into the app's model and let the active screen show it."""
+        self.version = snapshot.version
+        for row in snapshot.quotes:
+            self.quotes[row.instrument_token] = row
+            self.token_by_key[f"{row.exchange}:{row.tradingsymbol}"] = row.instrument_token
+        watchlist_changed = snapshot.watchlist != self.watchlist
+        if watchlist_changed:
+            self.watchlist = snapshot.watchlist
+            self.watchlist_keys = frozenset(snapshot.watchlist)
+        self.status = snapshot.status
+        # Screens under a modal (help, ticket) keep moving too.
+        for screen in self.screen_stack:
+            if isinstance(screen, MarketWatchScreen):
+                screen.apply_quotes(snapshot.quotes, watchlist_changed)
+
+    async def send(self, command: object) -> CommandResult:
+        """Send a command to the engine and show its result as a notification."""
+        try:
+            result = await self.client.send(command)
+        except Exception as exc:
+            result = CommandResult(False, f"engine unreachable: {type(exc).__name__}")
+        self.notify(result.message, severity="information" if result.ok else "error")
+        await self.refresh_from_engine()
+        return result
+
+    def action_help(self) -> None:
+        """Show the key bindings of the current screen."""
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Help", "Show the keys of this screen", self.action_help)
+        commands = getattr(screen, "desk_commands", None)
+        if commands is not None:
+            yield from commands()

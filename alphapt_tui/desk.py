@@ -1,0 +1,40 @@
+"""Desk mode: the engine in its own thread, the Textual app on the main thread."""
+
+from __future__ import annotations
+
+from alphapt_tui.app import DeskApp
+from alphapt_tui.cli import fail
+from alphapt_tui.daemon import start_metrics
+from engine.client import LocalEngineClient
+from engine.clock import LiveClock
+from engine.http_endpoint import MetricsPortInUse
+from engine.kernel import Kernel
+from engine.logs import configure_logging
+from engine.runner import EngineThread
+from engine.settings import Settings
+
+
+def run_desk(settings: Settings) -> int:
+    """Start the engine thread, run the UI until the trader quits, then stop the engine."""
+    clock = LiveClock()
+    log_file = settings.log.file or settings.data_dir / "logs" / "alphapt.log"
+    try:
+        configure_logging(clock, settings.log.level, file=log_file)
+    except OSError as exc:
+        return fail(f"cannot write the log file {log_file}: {exc.strerror}")
+    kernel = Kernel(settings, clock)
+    try:
+        metrics = start_metrics(kernel)
+    except MetricsPortInUse as exc:
+        return fail(str(exc))
+    engine = EngineThread(kernel)
+    try:
+        engine.start()
+        DeskApp(LocalEngineClient(engine), settings).run()
+    finally:
+        engine.stop()
+        if metrics is not None:
+            metrics.stop()
+    if engine.error is not None:
+        return fail(f"engine stopped with an error: {engine.error}", status=1)
+    return 0

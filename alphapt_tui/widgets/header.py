@@ -1,0 +1,74 @@
+"""The desk header: IST clock, trading mode, feed state, tick rate and engine health."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from engine.clock import ns_to_ist
+from engine.snapshot import EngineStatus
+
+HEALTH_STYLE = {
+    "running": "bold green",
+    "starting": "yellow",
+    "degraded": "bold yellow",
+    "failed": "bold white on red",
+    "stopped": "dim",
+}
+FEED_STYLE = {"live": "green", "connecting": "yellow", "closed": "dim", "stopped": "dim"}
+
+
+class DeskHeader(Static):
+    """One line at the top of every screen; it follows the app's ``status``."""
+
+    DEFAULT_CSS = """
+    DeskHeader {
+        dock: top;
+        height: 1;
+        background: $panel;
+        color: $text;
+    }
+    """
+
+    def __init__(self, title: str = "") -> None:
+        super().__init__(id="desk-header")
+        self.screen_title = title
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "status", self.show_status)
+        self.watch(self.app, "engine_error", lambda _: self.show_status(self.app.status))
+
+    def show_status(self, status: EngineStatus | None) -> None:
+        """Render the header line from the engine status."""
+        self.update(self.render_status(status, getattr(self.app, "engine_error", "")))
+
+    def render_status(self, status: EngineStatus | None, engine_error: str = "") -> Text:
+        """The header line as styled text."""
+        line = Text(" AlphaPT ", style="bold")
+        if self.screen_title:
+            line.append(f"· {self.screen_title} ", style="bold cyan")
+        separator = (" │ ", "dim")
+        if status is None:
+            line.append_text(Text.assemble(separator, ("connecting to engine…", "yellow")))
+            return line
+        clock = ns_to_ist(status.now_ns).strftime("%d %b %H:%M:%S IST")
+        mode_style = "bold white on dark_green" if status.mode == "PAPER" else "bold white on red"
+        line.append_text(
+            Text.assemble(
+                separator,
+                (clock, ""),
+                separator,
+                (f" {status.mode} ", mode_style),
+                separator,
+                ("feed ", "dim"),
+                (status.feed_state, FEED_STYLE.get(status.feed_state, "")),
+                separator,
+                (f"{status.ticks_per_second:,.0f} ticks/s", ""),
+                separator,
+                ("engine ", "dim"),
+                (status.health, HEALTH_STYLE.get(status.health, "")),
+            )
+        )
+        if engine_error:
+            line.append_text(Text.assemble(separator, (engine_error, "bold white on red")))
+        return line

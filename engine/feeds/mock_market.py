@@ -1,0 +1,223 @@
+"""A simulated NSE cash market, vectorised with numpy and deterministic for a seed.
+
+Prices live as whole numbers of ticks, so every price is on the tick grid by
+construction. Each instrument follows a random walk whose drift and volatility
+come from the scenario, clamped to its circuit band. Depth is built around the
+LTP (best bid < best ask, spread at least one tick, levels sorted), volume is
+cumulative with an intraday U shape, and day OHLC follows the trades.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.model import DEPTH_LEVELS, Instrument, MarketDay, Tick
+
+SESSION_MINUTES = 375  # 09:15 to 15:30
+
+
+@dataclass(frozen=True, slots=True)
+class Regime:
+    """Per-tick return model of a scenario."""
+
+    sigma: float
+    drift: float = 0.0
+    jump_prob: float = 0.0
+    jump_sigma: float = 0.0
+    gap: float = 0.0
+    circuit_chasers: float = 0.0
+
+
+REGIMES: dict[str, Regime] = {
+    "calm": Regime(sigma=0.00012),
+    "trending": Regime(sigma=0.00015, drift=0.00003),
+    "volatile": Regime(sigma=0.0005, jump_prob=0.002, jump_sigma=0.006),
+    "gap-open": Regime(sigma=0.0002, gap=0.04),
+    "circuit": Regime(sigma=0.00025, drift=0.0004, circuit_chasers=0.25),
+}
+
+
+def u_shape(minute_of_session: float) -> float:
+    """Relative trading intensity: high at the open and the close, lowest at midday."""
+    x = (minute_of_session - SESSION_MINUTES / 2) / (SESSION_MINUTES / 2)
+    return 0.5 + 1.5 * x * x
+
+
+class MockMarket:
+    """Vectorised state of every instrument in the mock universe."""
+
+    def __init__(
+        self, universe: list[tuple[Instrument, float]], scenario: str, seed: int
+    ) -> None:
+        self.instruments = [instrument for instrument, _ in universe]
+        self.tokens = [instrument.instrument_token for instrument in self.instruments]
+        self.regime = REGIMES[scenario]
+        self.rng = np.random.default_rng(seed)
+        n = len(universe)
+        rng = self.rng
+        # Indices have no tick size; they move on a 0.05 grid like their constituents.
+        self.tick_size = np.array([i.tick_size or 0.05 for i in self.instruments])
+        self.is_index = np.array([not i.tradable for i in self.instruments])
+        prev_close = np.array([price for _, price in universe])
+        self.prev_close_t = np.round(prev_close / self.tick_size).astype(np.int64)
+        band = rng.choice(np.array([0.05, 0.10, 0.20]), size=n, p=[0.1, 0.3, 0.6])
+        band[self.is_index] = 1.0
+        self.lower_t = np.ceil(self.prev_close_t * (1 - band)).astype(np.int64)
+        self.upper_t = np.floor(self.prev_close_t * (1 + band)).astype(np.int64)
+        gap = self.regime.gap * rng.choice(np.array([-1.0, 1.0]), size=n)
+        gap *= rng.uniform(0.5, 1.5, size=n)
+        self.price_t = np.clip(
+            np.round(self.prev_close_t * (1 + gap)).astype(np.int64), self.lower_t, self.upper_t
+        )
+        self.open_t = self.price_t.copy()
+        self.high_t = self.price_t.copy()
+        self.low_t = self.price_t.copy()
+        direction = rng.choice(np.array([-1.0, 1.0]), size=n)
+        self.drift = self.regime.drift * direction
+        if self.regime.circuit_chasers:
+            chasers = rng.random(n) < self.regime.circuit_chasers
+            self.drift = np.where(chasers, self.drift * 8, self.drift * 0.1)
+        self.volume = np.zeros(n, dtype=np.int64)
+        self.turnover = np.zeros(n)
+        self.mean_qty = np.maximum(1.0, 200_000.0 / prev_close)
+        self.buy_qty = rng.integers(50_000, 500_000, size=n).astype(np.int64)
+        self.sell_qty = rng.integers(50_000, 500_000, size=n).astype(np.int64)
+
+    def market_days(self) -> list[MarketDay]:
+        """Previous close and circuit limits of every instrument."""
+        return [
+            MarketDay(
+                instrument_token=token,
+                prev_close=round(float(pc * ts), 2),
+                lower_circuit=round(float(lo * ts), 2),
+                upper_circuit=round(float(up * ts), 2),
+            )
+            for token, pc, lo, up, ts in zip(
+                self.tokens, self.prev_close_t, self.lower_t, self.upper_t, self.tick_size,
+                strict=True,
+            )
+        ]
+
+    def step(self, idx: np.ndarray, now_ns: int, minute_of_session: float) -> list[Tick]:
+        """Trade once in each instrument of ``idx`` (no repeats) and return their ticks."""
+        rng = self.rng
+        k = len(idx)
+        regime = self.regime
+        ts = self.tick_size[idx]
+        price_t = self.price_t[idx]
+        ret = self.drift[idx] + regime.sigma * rng.standard_normal(k)
+        if regime.jump_prob:
+            jumps = rng.random(k) < regime.jump_prob
+            ret = ret + jumps * regime.jump_sigma * rng.standard_normal(k)
+        move = np.round(price_t * ret).astype(np.int64)
+        new_t = np.clip(price_t + move, self.lower_t[idx], self.upper_t[idx])
+        self.price_t[idx] = new_t
+        high_t = np.maximum(self.high_t[idx], new_t)
+        low_t = np.minimum(self.low_t[idx], new_t)
+        self.high_t[idx] = high_t
+        self.low_t[idx] = low_t
+
+        intensity = u_shape(minute_of_session)
+        qty = np.maximum(1, rng.lognormal(0.0, 0.8, size=k) * self.mean_qty[idx] * intensity)
+        qty = qty.astype(np.int64)
+        qty[self.is_index[idx]] = 0
+        volume = self.volume[idx] + qty
+        self.volume[idx] = volume
+        ltp = new_t * ts
+        turnover = self.turnover[idx] + qty * ltp
+        self.turnover[idx] = turnover
+        avg = np.where(volume > 0, turnover / np.maximum(volume, 1), ltp)
+        buy_qty = np.maximum(0, self.buy_qty[idx] + rng.integers(-2000, 2001, size=k))
+        sell_qty = np.maximum(0, self.sell_qty[idx] + rng.integers(-2000, 2001, size=k))
+        self.buy_qty[idx] = buy_qty
+        self.sell_qty[idx] = sell_qty
+
+        bid_t, ask_t = self._depth_prices(idx, new_t)
+        level_qty = rng.integers(1, 40, size=(k, 2 * DEPTH_LEVELS)) * np.maximum(
+            1, (self.mean_qty[idx] // 4).astype(np.int64)
+        )[:, None]
+        level_orders = rng.integers(1, 25, size=(k, 2 * DEPTH_LEVELS))
+        bid_valid = bid_t > 0
+        ask_valid = ask_t > 0
+        bid_qty = np.where(bid_valid, level_qty[:, :DEPTH_LEVELS], 0)
+        ask_qty = np.where(ask_valid, level_qty[:, DEPTH_LEVELS:], 0)
+        bid_orders = np.where(bid_valid, level_orders[:, :DEPTH_LEVELS], 0)
+        ask_orders = np.where(ask_valid, level_orders[:, DEPTH_LEVELS:], 0)
+        tsc = ts[:, None]
+        bid_px = np.round(bid_t * tsc, 2)
+        ask_px = np.round(ask_t * tsc, 2)
+        is_index = self.is_index[idx]
+        if is_index.any():
+            for array in (bid_px, ask_px):
+                array[is_index] = 0.0
+            for array in (bid_qty, ask_qty, bid_orders, ask_orders):
+                array[is_index] = 0
+
+        tokens = self.tokens
+        n_ts = [now_ns] * k
+        # Positional construction and bulk tuple conversion: this loop is the feed's hot spot.
+        return list(
+            map(
+                Tick,
+                [tokens[i] for i in idx.tolist()],
+                np.round(ltp, 2).tolist(),
+                qty.tolist(),
+                np.round(avg, 2).tolist(),
+                volume.tolist(),
+                buy_qty.tolist(),
+                sell_qty.tolist(),
+                np.round(self.open_t[idx] * ts, 2).tolist(),
+                np.round(high_t * ts, 2).tolist(),
+                np.round(low_t * ts, 2).tolist(),
+                np.round(self.prev_close_t[idx] * ts, 2).tolist(),
+                n_ts,
+                n_ts,
+                map(tuple, bid_px.tolist()),
+                map(tuple, bid_qty.tolist()),
+                map(tuple, bid_orders.tolist()),
+                map(tuple, ask_px.tolist()),
+                map(tuple, ask_qty.tolist()),
+                map(tuple, ask_orders.tolist()),
+                [0] * k,
+                n_ts,
+            )
+        )
+
+    def _depth_prices(self, idx: np.ndarray, ltp_t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Five bid and five ask prices in ticks around the LTP; 0 marks an absent level."""
+        rng = self.rng
+        k = len(idx)
+        spread = 1 + rng.geometric(0.6, size=k) - 1
+        bid_offset = rng.integers(0, spread + 1)
+        best_bid = ltp_t - bid_offset
+        best_ask = best_bid + spread
+        gaps = rng.integers(1, 4, size=(k, DEPTH_LEVELS - 1))
+        steps = np.concatenate([np.zeros((k, 1), dtype=np.int64), np.cumsum(gaps, axis=1)], axis=1)
+        bid_t = best_bid[:, None] - steps
+        ask_t = best_ask[:, None] + steps
+        lower = self.lower_t[idx][:, None]
+        upper = self.upper_t[idx][:, None]
+        bid_t = np.where((bid_t >= lower) & (bid_t > 0), bid_t, 0)
+        ask_t = np.where(ask_t <= upper, ask_t, 0)
+        # Locked at a circuit: nobody sells at the upper limit, nobody buys at the lower.
+        at_upper = ltp_t >= self.upper_t[idx]
+        at_lower = ltp_t <= self.lower_t[idx]
+        ask_t[at_upper] = 0
+        bid_t[at_lower] = 0
+        return bid_t, ask_t
+
+
+def minute_of_session_ist(seconds_since_midnight_ist: float) -> float | None:
+    """Minutes since 09:15 IST, or ``None`` outside 09:15–15:30."""
+    minute = seconds_since_midnight_ist / 60.0 - (9 * 60 + 15)
+    if 0 <= minute < SESSION_MINUTES:
+        return minute
+    return None
+
+
+def cycle_minute(elapsed_seconds: float) -> float:
+    """For an always-open market: a virtual session minute that cycles every 375 minutes."""
+    return math.fmod(elapsed_seconds / 60.0, SESSION_MINUTES)

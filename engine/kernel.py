@@ -1,0 +1,225 @@
+"""The engine kernel: builds components from settings, runs them, stops them.
+
+Components start one after another in phase order inside one ``TaskGroup`` and
+stop in reverse, within ``shutdown_timeout_s``. A component whose ``run``
+raises is marked failed, counted and alerted; the others carry on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Sequence
+
+import structlog
+
+from engine.alerts import AlertRaised, AlertSource, Severity
+from engine.bus import MessageBus
+from engine.cache import MarketCache
+from engine.clock import NS_PER_SECOND, Clock, LiveClock
+from engine.component import Component
+from engine.feeds.mock import MockFeed
+from engine.health import HealthRegistry, HealthState
+from engine.metrics import EngineMetrics
+from engine.model import Tick
+from engine.settings import Settings
+from engine.snapshot import (
+    AddToWatchlist,
+    CommandResult,
+    DeskSnapshot,
+    EngineStatus,
+    RemoveFromWatchlist,
+)
+from engine.watchlist import Watchlist, WatchlistError
+
+log = structlog.get_logger("engine.kernel")
+
+
+class Kernel:
+    """One trading engine: bus, cache, feed and every other component."""
+
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.clock = clock or LiveClock()
+        self.metrics = EngineMetrics()
+        self.health = HealthRegistry()
+        self.bus = MessageBus(settings.bus.event_queue_high_water)
+        self.cache = MarketCache(history_points=settings.ui.sparkline_points)
+        self.feed = MockFeed(settings.feed, self.clock, self.bus)
+        self.cache.add_instruments(self.feed.instruments())
+        self.cache.set_market_days(self.feed.market_days())
+        self.watchlist = Watchlist(
+            settings.data_dir / "watchlist.json",
+            default=[instrument.key for instrument in self.feed.instruments()[:52]],
+        )
+        self.bus.add_hot_path(self._on_ticks)
+        self.components: list[Component] = [self.feed]
+        self.started = asyncio.Event()
+        self.ticks_per_second = 0.0
+        self._alert_ids = itertools.count(1)
+        self._rate_mark = (0, 0)
+
+    # -- hot path ---------------------------------------------------------------
+
+    def _on_ticks(self, ticks: Sequence[Tick]) -> Sequence[Tick]:
+        count = len(ticks)
+        self.metrics.ticks_received.inc(count)
+        self.cache.apply(ticks)
+        self.metrics.ticks_processed.inc(count)
+        received = ticks[0].received_ns
+        if received:
+            self.metrics.feed_to_cache.observe((self.clock.now_ns() - received) / NS_PER_SECOND)
+        return ticks
+
+    # -- lifecycle --------------------------------------------------------------
+
+    async def run(self, shutdown: asyncio.Event) -> None:
+        """Start every component, run until ``shutdown`` is set, then stop them all."""
+        tasks: list[asyncio.Task[None]] = []
+        async with asyncio.TaskGroup() as group:
+            for component in self.components:
+                self._set_health(component, HealthState.STARTING)
+                await component.start()
+                tasks.append(group.create_task(self._supervise(component)))
+            tasks.append(group.create_task(self._housekeeping()))
+            self.started.set()
+            log.info("engine started", components=[c.name for c in self.components])
+            await shutdown.wait()
+            log.info("engine stopping")
+            try:
+                async with asyncio.timeout(self.settings.shutdown_timeout_s):
+                    for component in reversed(self.components):
+                        await component.stop()
+                        self._set_health(component, HealthState.STOPPED)
+            except TimeoutError:
+                log.warning("shutdown bound reached", timeout_s=self.settings.shutdown_timeout_s)
+            for task in tasks:
+                task.cancel()
+        log.info("engine stopped", ticks=self.cache.ticks_applied)
+
+    async def _supervise(self, component: Component) -> None:
+        self._set_health(component, HealthState.RUNNING)
+        try:
+            await component.run()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            detail = f"{type(exc).__name__}: {exc}"
+            self._set_health(component, HealthState.FAILED, detail)
+            self.metrics.component_failures.labels(component.name).inc()
+            log.exception("component failed", component=component.name)
+            severity = Severity.CRITICAL if component.critical else Severity.WARNING
+            self.raise_alert(severity, AlertSource.SYSTEM, f"{component.name} failed: {detail}")
+
+    async def _housekeeping(self) -> None:
+        interval = self.settings.ui.sparkline_interval_s
+        while True:
+            await self.clock.sleep(interval)
+            self.cache.sample_history()
+            self._update_rates()
+            self._update_gauges()
+
+    def _update_rates(self) -> None:
+        now = self.clock.now_ns()
+        last_ns, last_count = self._rate_mark
+        count = self.cache.ticks_applied
+        if last_ns and now > last_ns:
+            self.ticks_per_second = (count - last_count) * NS_PER_SECOND / (now - last_ns)
+        self._rate_mark = (now, count)
+
+    def _update_gauges(self) -> None:
+        for queue in self.bus.tick_queues():
+            self.metrics.queue_depth.labels(queue.name).set(queue.depth)
+            self.metrics.ticks_dropped.labels(queue.name).set(queue.drops)
+        for queue in self.bus.event_queues():
+            self.metrics.queue_depth.labels(queue.name).set(queue.depth)
+
+    def _set_health(self, component: Component, state: HealthState, detail: str = "") -> None:
+        self.health.set(component.name, state, self.clock.now_ns(), detail, component.critical)
+        up = state in (HealthState.RUNNING, HealthState.STOPPED)
+        self.metrics.component_up.labels(component.name).set(1 if up else 0)
+
+    def raise_alert(self, severity: Severity, source: AlertSource, message: str) -> AlertRaised:
+        """Publish an alert on the bus and log it."""
+        alert = AlertRaised(
+            alert_id=f"A{next(self._alert_ids)}",
+            ts_ns=self.clock.now_ns(),
+            severity=severity,
+            source=source,
+            message=message,
+        )
+        log.warning("alert", severity=severity.value, source=source.value, message=message)
+        self.bus.publish(alert.topic, alert)
+        return alert
+
+    # -- front-end API (called on the engine loop) -------------------------------
+
+    def status(self) -> EngineStatus:
+        """Header facts: time, mode, feed state, tick rate, health."""
+        drops = sum(queue.drops for queue in self.bus.tick_queues())
+        return EngineStatus(
+            now_ns=self.clock.now_ns(),
+            mode=self.settings.mode.upper(),
+            feed_state=self.feed.state,
+            ticks_per_second=self.ticks_per_second,
+            health=self.health.overall().value,
+            components=self.health.all(),
+            ticks_dropped=drops,
+        )
+
+    def snapshot(self, since: int) -> DeskSnapshot:
+        """What changed after version ``since`` for the watchlist, plus status."""
+        started = self.clock.monotonic()
+        tokens = [
+            instrument.instrument_token
+            for key in self.watchlist.keys
+            if (instrument := self.cache.by_key.get(key)) is not None
+        ]
+        version = self.cache.version
+        quotes = tuple(self.cache.quotes_since(since, tokens))
+        snapshot = DeskSnapshot(
+            version=version,
+            since=since,
+            status=self.status(),
+            watchlist=self.watchlist.keys,
+            quotes=quotes,
+        )
+        self.metrics.snapshot_build.observe(self.clock.monotonic() - started)
+        return snapshot
+
+    def execute(self, command: object) -> CommandResult:
+        """Carry out one front-end command and say how it went."""
+        match command:
+            case AddToWatchlist(symbol=symbol):
+                instrument = self.cache.resolve(symbol)
+                if instrument is None:
+                    return CommandResult(False, f"unknown symbol: {symbol.strip() or '(empty)'}")
+                try:
+                    self.watchlist.add(instrument.key)
+                except WatchlistError as exc:
+                    return CommandResult(False, str(exc))
+                return CommandResult(True, f"added {instrument.key}")
+            case RemoveFromWatchlist(symbol=symbol):
+                instrument = self.cache.resolve(symbol)
+                key = instrument.key if instrument else symbol
+                try:
+                    self.watchlist.remove(key)
+                except WatchlistError as exc:
+                    return CommandResult(False, str(exc))
+                return CommandResult(True, f"removed {key}")
+        return CommandResult(False, f"unsupported command: {type(command).__name__}")
+
+    def instrument_keys(self) -> tuple[str, ...]:
+        """Every known instrument key, for symbol search."""
+        return tuple(self.cache.by_key)
+
+    def readiness(self) -> tuple[bool, dict[str, object]]:
+        """For ``/readyz``: started, feed live, no failed component. Thread-safe reads only."""
+        failed = [c.name for c in self.health.all() if c.state == HealthState.FAILED]
+        feed_live = self.feed.state == "live"
+        ready = self.started.is_set() and feed_live and not failed
+        return ready, {"feed": self.feed.state, "failed": failed, "mode": self.settings.mode}
+
+    def record_ui_frame(self, apply_seconds: float) -> None:
+        """The UI reports how long applying one snapshot took."""
+        self.metrics.snapshot_apply.observe(apply_seconds)

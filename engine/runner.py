@@ -1,0 +1,76 @@
+"""Running the engine on its own asyncio loop in a dedicated thread (desk mode)."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+from engine.kernel import Kernel
+
+T = TypeVar("T")
+
+
+class EngineThread:
+    """Owns the engine's thread and loop; the UI talks to it only through :meth:`call`."""
+
+    def __init__(self, kernel: Kernel) -> None:
+        self.kernel = kernel
+        self.error: BaseException | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._shutdown: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._main, name="engine", daemon=True)
+
+    def start(self, timeout: float = 10.0) -> None:
+        """Start the engine thread and wait until every component has started."""
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise RuntimeError("engine did not start in time")
+        if self.error is not None:
+            raise self.error
+
+    def _main(self) -> None:
+        try:
+            asyncio.run(self._run())
+        except BaseException as exc:  # reported to the UI thread, which decides what to show
+            self.error = exc
+        finally:
+            self._ready.set()
+
+    async def _run(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._shutdown = asyncio.Event()
+        waiter = asyncio.create_task(self._signal_ready())
+        try:
+            await self.kernel.run(self._shutdown)
+        finally:
+            waiter.cancel()
+
+    async def _signal_ready(self) -> None:
+        await self.kernel.started.wait()
+        self._ready.set()
+
+    def call(self, function: Callable[[], T]) -> concurrent.futures.Future[T]:
+        """Run ``function`` on the engine loop; the future resolves with its result."""
+        if self._loop is None or not self._thread.is_alive():
+            raise RuntimeError("engine is not running")
+
+        async def invoke() -> T:
+            return function()
+
+        return asyncio.run_coroutine_threadsafe(invoke(), self._loop)
+
+    @property
+    def alive(self) -> bool:
+        """Whether the engine thread is still running."""
+        return self._thread.is_alive()
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Ask the engine to shut down and wait for its thread."""
+        if self._loop is not None and self._shutdown is not None and self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._shutdown.set)
+        bound = timeout if timeout is not None else self.kernel.settings.shutdown_timeout_s + 1
+        self._thread.join(bound)

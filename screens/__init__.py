@@ -1,0 +1,1 @@
+"""The desk's screens, one per module, each with its ``.tcss`` beside it."""

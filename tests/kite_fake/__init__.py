@@ -1,0 +1,1 @@
+"""A fake Kite Connect (REST + websocket ticker) for tests, and a frame encoder."""
