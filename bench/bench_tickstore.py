@@ -9,6 +9,7 @@ instruments in < 100 ms. Prints numbers; asserts nothing.
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
@@ -59,6 +60,7 @@ def bench_ingest(store: TickStore, ticks: list[Tick], feed_batch: int = 1000) ->
     writer = store.writer(LiveClock())
     writer.start()
     enqueue_s = 0.0
+    cpu_started = time.process_time()
     started = time.perf_counter()
     for i in range(0, len(ticks), feed_batch):
         t0 = time.perf_counter()
@@ -66,6 +68,7 @@ def bench_ingest(store: TickStore, ticks: list[Tick], feed_batch: int = 1000) ->
         enqueue_s += time.perf_counter() - t0
     writer.flush()
     elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
     stats = writer.stats()
     rate = stats.written / elapsed
     print(
@@ -76,6 +79,11 @@ def bench_ingest(store: TickStore, ticks: list[Tick], feed_batch: int = 1000) ->
         f"  batches {stats.batches}, last batch {stats.last_batch_rows:,} rows in "
         f"{stats.last_batch_latency_s * 1000:.1f} ms, dropped {stats.dropped}, "
         f"failed {stats.failed}; hot-path enqueue {enqueue_s / len(ticks) * 1e9:.0f} ns/tick"
+    )
+    # CPU per tick (all threads, chDB's included) does not move with other load on the box.
+    print(
+        f"  CPU {cpu / len(ticks) * 1e6:.2f} us/tick over {cpu / elapsed:.2f} cores "
+        f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)"
     )
 
 
