@@ -531,6 +531,25 @@ def test_a_corrupt_directory_is_one_clear_error(tmp_path: Path) -> None:
     assert "corrupt" in message and str(tmp_path / "ticks") in message
 
 
+async def test_read_only_open_reads_but_cannot_write(loaded, tmp_path: Path) -> None:
+    store, ticks = loaded
+    store.close()
+    with TickStore.open(settings(), tmp_path, read_only=True) as reader:
+        assert (await reader.queries().available_range()).ticks == len(ticks)
+        with pytest.raises(TickStoreError, match="read-only"):
+            reader.writer(TestClock())
+        with pytest.raises(Exception, match="readonly"):
+            reader.client().command("DROP TABLE ticks")
+
+
+def test_default_dsn_is_chdb_under_the_data_dir(tmp_path: Path) -> None:
+    assert StorageSettings().resolved_dsn(tmp_path) == f"chdb://{tmp_path.resolve()}/ticks"
+    server = StorageSettings(dsn="http://u:p@h:8123/db")
+    assert server.resolved_dsn(tmp_path) == "http://u:p@h:8123/db"
+    with pytest.raises(ValueError, match="batch_sise"):
+        StorageSettings(batch_sise=10)
+
+
 def test_server_dsn_errors_are_one_line_and_hide_the_password(tmp_path: Path) -> None:
     bad = settings(dsn="http://desk:s3cret@127.0.0.1:9/ticks")
     with pytest.raises(TickStoreError) as info:

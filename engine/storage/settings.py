@@ -5,13 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 CHDB_SCHEME = "chdb"
 
 
 class StorageSettings(BaseModel):
     """Where ticks are stored and how the writer batches them."""
+
+    model_config = ConfigDict(extra="forbid")
 
     dsn: str | None = None
     """ClickHouse DSN. None means embedded chDB at ``chdb:///<data dir>/ticks``;

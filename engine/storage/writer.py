@@ -34,8 +34,8 @@ from engine.storage.settings import StorageSettings
 log = logging.getLogger(__name__)
 
 # ClickHouse error codes worth retrying: timeouts, network, memory, too many parts,
-# readonly replica, unknown insert status, keeper hiccups.
-TRANSIENT_CODES = frozenset({3, 159, 160, 164, 202, 209, 210, 241, 242, 252, 319, 425, 999})
+# read-only table (replica catching up), unknown insert status, keeper hiccups.
+TRANSIENT_CODES = frozenset({3, 159, 160, 202, 209, 210, 241, 242, 252, 319, 425, 999})
 MAX_BACKOFF_S = 10.0
 _POLL_S = 0.05
 
