@@ -25,6 +25,7 @@ from engine.storage import (
     StorageSettings,
     StoredRange,
     TickStore,
+    TickStoreComponent,
     TickStoreError,
     TickStoreLocked,
 )
@@ -465,6 +466,22 @@ def test_a_permanent_insert_error_is_counted_and_the_writer_goes_on(store: TickS
     stats = writer.stats()
     assert (stats.failed, stats.written, stats.retries) == (10, 15, 0)
     assert stats.last_error is not None and "Unknown table" in stats.last_error
+
+
+async def test_component_stores_what_the_bus_publishes(tmp_path: Path) -> None:
+    from engine.bus import MessageBus
+
+    bus = MessageBus()
+    component = TickStoreComponent(settings(), tmp_path, TestClock(), bus)
+    await component.start()
+    ticks = make_ticks(per_day=20)
+    for i in range(0, len(ticks), 7):
+        bus.publish_ticks(ticks[i : i + 7])
+    await component.stop()
+    stats = component.stats()
+    assert stats is not None and stats.written == len(ticks)
+    with TickStore.open(settings(), tmp_path) as store:
+        assert count(store) == len(ticks)
 
 
 # ---- opening: lock, bad directories -------------------------------------------------------

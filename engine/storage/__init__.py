@@ -4,6 +4,7 @@ Open with :meth:`TickStore.open`; feed :class:`TickWriter` from the engine's hot
 read with :class:`TickQueries`. See ``docs/tickstore.md``.
 """
 
+from engine.storage.component import TickStoreComponent
 from engine.storage.errors import TickStoreError, TickStoreLocked
 from engine.storage.queries import Bar, DayStats, Gap, StoredRange, TickQueries
 from engine.storage.settings import StorageSettings
@@ -18,6 +19,7 @@ __all__ = [
     "StoredRange",
     "TickQueries",
     "TickStore",
+    "TickStoreComponent",
     "TickStoreError",
     "TickStoreLocked",
     "TickWriter",
