@@ -4,7 +4,7 @@ Both decode the same full-mode frames (100 packets of 184 bytes each, 100 instru
 exchange timestamps advancing one second per frame as in a live stream). Target: parse_frame
 at least 3x faster. Prints numbers; asserts nothing.
 
-    python bench/bench_kite_protocol.py [frames]        (default 2,000)
+    python bench/bench_kite_protocol.py [frames]        (default 500)
 """
 
 from __future__ import annotations
@@ -77,16 +77,14 @@ def run(name: str, parse, frames: list[bytes], repeats: int = 3) -> float:
         for frame in frames:
             parse(frame)
         best = min(best, (time.perf_counter() - t0) / len(frames))
-    print(
-        f"{name:<34} {PACKETS_PER_FRAME / best:>12,.0f} ticks/s {best * 1e6:>10,.1f} µs/frame"
-    )
+    print(f"{name:<34} {PACKETS_PER_FRAME / best:>12,.0f} ticks/s {best * 1e6:>10,.1f} µs/frame")
     return best
 
 
 def main() -> None:
     from kiteconnect import KiteTicker  # imported here: it pulls in Twisted
 
-    n_frames = int(sys.argv[1]) if len(sys.argv) > 1 else 2_000
+    n_frames = int(sys.argv[1]) if len(sys.argv) > 1 else 500
     frames = make_frames(n_frames)
     print(f"{n_frames} frames x {PACKETS_PER_FRAME} full packets ({len(frames[0])} bytes each)")
     ours = run("engine parse_frame", parse_frame, frames)

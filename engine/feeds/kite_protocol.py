@@ -71,11 +71,7 @@ _QUOTE = struct.Struct(">11I")  # token ltp ltq atp volume tbq tsq open high low
 _FULL = struct.Struct(">16I" + "IIH2x" * 10)  # quote + ltt oi oi_hi oi_lo ts, 10 depth levels
 
 _DIVISORS: tuple[float, ...] = tuple(
-    10_000_000.0
-    if seg == CDS_SEGMENT
-    else 10_000.0
-    if seg in (BCD_SEGMENT, NCO_SEGMENT)
-    else 100.0
+    10_000_000.0 if seg == CDS_SEGMENT else 10_000.0 if seg in (BCD_SEGMENT, NCO_SEGMENT) else 100.0
     for seg in range(256)
 )
 
@@ -230,7 +226,7 @@ def parse_frame(data: bytes | bytearray | memoryview) -> list[dict[str, Any]]:
                     "last_price": raw_price / divisors[token & 0xFF],
                 }
             )
-        elif length == INDEX_QUOTE_PACKET_LEN or length == INDEX_FULL_PACKET_LEN:
+        elif length in (INDEX_QUOTE_PACKET_LEN, INDEX_FULL_PACKET_LEN):
             if length == INDEX_FULL_PACKET_LEN:
                 v = _INDEX_FULL.unpack_from(data, start)
             else:

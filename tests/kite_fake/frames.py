@@ -66,7 +66,7 @@ def build_packet(tick: Mapping[str, Any]) -> bytes:
     ohlc = g("ohlc") or {}
     o, h, lo, c = (_price(ohlc.get(k, 0.0), div) for k in ("open", "high", "low", "close"))
     if token & 0xFF == INDICES_SEGMENT:
-        net_change = ltp - c
+        net_change = max(-(2**31), min(2**31 - 1, ltp - c))  # parsers ignore this field
         if mode == "quote":
             return _INDEX.pack(token, ltp, h, lo, o, c, net_change)
         return _INDEX_FULL.pack(
