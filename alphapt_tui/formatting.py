@@ -36,7 +36,9 @@ def signed(value: float, decimals: int = 2) -> str:
 
 
 def quantity(value: int) -> str:
-    """A quantity, grouped; large ones shortened to L (lakh) and Cr (crore)."""
+    """A quantity, grouped; large ones shortened to L (lakh) and Cr (crore); none is ``-``."""
+    if value == 0:
+        return "-"
     if value >= 10_000_000:
         return f"{value / 10_000_000:.2f}Cr"
     if value >= 100_000:

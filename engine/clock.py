@@ -88,9 +88,7 @@ class TestClock:
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._seq += 1
-        heapq.heappush(
-            self._sleepers, (self._ns + int(seconds * NS_PER_SECOND), self._seq, future)
-        )
+        heapq.heappush(self._sleepers, (self._ns + int(seconds * NS_PER_SECOND), self._seq, future))
         await future
 
     def advance(self, seconds: float) -> None:

@@ -116,10 +116,11 @@ class Kernel:
         while True:
             await self.clock.sleep(interval)
             self.cache.sample_history()
-            self._update_rates()
+            self.update_rates()
             self._update_gauges()
 
-    def _update_rates(self) -> None:
+    def update_rates(self) -> None:
+        """Recompute ticks per second since the last call (the housekeeping timer calls it)."""
         now = self.clock.now_ns()
         last_ns, last_count = self._rate_mark
         count = self.cache.ticks_applied

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import platformdirs
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -19,10 +19,17 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+
+class Section(BaseModel):
+    """A group of settings; a misspelt key is an error, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
 Scenario = Literal["calm", "trending", "volatile", "gap-open", "circuit"]
 
 
-class FeedSettings(BaseModel):
+class FeedSettings(Section):
     """Where market data comes from and, for the mock feed, how it behaves."""
 
     source: Literal["mock"] = "mock"
@@ -41,7 +48,7 @@ class FeedSettings(BaseModel):
     """``ist`` ticks only 09:15–15:30 IST on weekdays; ``always-open`` ticks at any hour (development)."""
 
 
-class UiSettings(BaseModel):
+class UiSettings(Section):
     """The terminal front end."""
 
     refresh_hz: float = Field(default=4.0, ge=0.5, le=30.0)
@@ -52,7 +59,7 @@ class UiSettings(BaseModel):
     """Seconds between sparkline samples."""
 
 
-class MetricsSettings(BaseModel):
+class MetricsSettings(Section):
     """The Prometheus endpoint."""
 
     enabled: bool = True
@@ -63,14 +70,14 @@ class MetricsSettings(BaseModel):
     """Port of the metrics endpoint; 0 picks a free port."""
 
 
-class BusSettings(BaseModel):
+class BusSettings(Section):
     """The in-process message bus."""
 
     event_queue_high_water: int = Field(default=10_000, ge=10)
     """Events waiting for one consumer above which it is reported degraded (events are never dropped)."""
 
 
-class LogSettings(BaseModel):
+class LogSettings(Section):
     """Structured logging."""
 
     level: Literal["debug", "info", "warning", "error"] = "info"

@@ -40,7 +40,7 @@ class HelpScreen(ModalScreen[None]):
 
     @staticmethod
     def _table(rows) -> str:
-        return "\n".join(f"[b]{keys:>10}[/b]  {description}" for keys, description in rows)
+        return "\n".join(f"[b]{keys:>12}[/b]  {description}" for keys, description in rows)
 
     def action_close(self) -> None:
         """Close the overlay."""

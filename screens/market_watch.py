@@ -20,7 +20,7 @@ from engine.cache import QuoteRow
 from engine.snapshot import AddToWatchlist, RemoveFromWatchlist
 from screens.add_symbol import AddSymbolScreen
 
-UP, DOWN, FLAT = "green", "red", ""
+UP, DOWN, FLAT = "green", "red", "grey50"
 WIDE_LAYOUT_MIN_WIDTH = 150
 
 
@@ -78,8 +78,12 @@ def _columns(spark_width: int, wide: bool) -> list[Column]:
     ]
     if wide:
         columns += [
-            Column("bid_qty", "BidQty", 8, lambda r: r.bid_qty, lambda r, v: _right(fmt.quantity(v))),
-            Column("ask_qty", "AskQty", 8, lambda r: r.ask_qty, lambda r, v: _right(fmt.quantity(v))),
+            Column(
+                "bid_qty", "BidQty", 8, lambda r: r.bid_qty, lambda r, v: _right(fmt.quantity(v))
+            ),
+            Column(
+                "ask_qty", "AskQty", 8, lambda r: r.ask_qty, lambda r, v: _right(fmt.quantity(v))
+            ),
         ]
     columns.append(
         Column("volume", "Volume", 10, lambda r: r.volume, lambda r, v: _right(fmt.quantity(v)))
@@ -90,7 +94,9 @@ def _columns(spark_width: int, wide: bool) -> list[Column]:
             Column("low", "Low", 10, lambda r: r.low, lambda r, v: _right(fmt.price(v))),
         ]
     columns.append(
-        Column("spark", "Trend", spark_width, lambda r: r.spark, lambda r, v: _spark(r, spark_width))
+        Column(
+            "spark", "Trend", spark_width, lambda r: r.spark, lambda r, v: _spark(r, spark_width)
+        )
     )
     return columns
 
@@ -153,7 +159,10 @@ class MarketWatchScreen(Screen[None]):
         table = self.table
         table.clear(columns=True)
         for column in self.columns:
-            table.add_column(column.label, width=column.width, key=column.key)
+            justify = "left" if column.key in ("symbol", "spark") else "right"
+            table.add_column(
+                Text(column.label, justify=justify), width=column.width, key=column.key
+            )
         self._rebuild()
 
     # -- data ------------------------------------------------------------------
@@ -206,16 +215,15 @@ class MarketWatchScreen(Screen[None]):
         """Update only the cells whose values changed; rebuild when the row set changed."""
         if not self.columns:
             return
-        if watchlist_changed or any(r.instrument_token not in self._values for r in rows
-                                    if self._wanted(r)):
+        if watchlist_changed or any(
+            r.instrument_token not in self._values for r in rows if self._wanted(r)
+        ):
             self._rebuild()
             return
         table = self.table
         columns = self.columns
         resort = False
-        sort_index = next(
-            (i for i, c in enumerate(columns) if c.key == self.sort_key), None
-        )
+        sort_index = next((i for i, c in enumerate(columns) if c.key == self.sort_key), None)
         for row in rows:
             token = row.instrument_token
             old = self._values.get(token)

@@ -49,9 +49,7 @@ def u_shape(minute_of_session: float) -> float:
 class MockMarket:
     """Vectorised state of every instrument in the mock universe."""
 
-    def __init__(
-        self, universe: list[tuple[Instrument, float]], scenario: str, seed: int
-    ) -> None:
+    def __init__(self, universe: list[tuple[Instrument, float]], scenario: str, seed: int) -> None:
         self.instruments = [instrument for instrument, _ in universe]
         self.tokens = [instrument.instrument_token for instrument in self.instruments]
         self.regime = REGIMES[scenario]
@@ -96,7 +94,11 @@ class MockMarket:
                 upper_circuit=round(float(up * ts), 2),
             )
             for token, pc, lo, up, ts in zip(
-                self.tokens, self.prev_close_t, self.lower_t, self.upper_t, self.tick_size,
+                self.tokens,
+                self.prev_close_t,
+                self.lower_t,
+                self.upper_t,
+                self.tick_size,
                 strict=True,
             )
         ]
@@ -136,9 +138,10 @@ class MockMarket:
         self.sell_qty[idx] = sell_qty
 
         bid_t, ask_t = self._depth_prices(idx, new_t)
-        level_qty = rng.integers(1, 40, size=(k, 2 * DEPTH_LEVELS)) * np.maximum(
-            1, (self.mean_qty[idx] // 4).astype(np.int64)
-        )[:, None]
+        level_qty = (
+            rng.integers(1, 40, size=(k, 2 * DEPTH_LEVELS))
+            * np.maximum(1, (self.mean_qty[idx] // 4).astype(np.int64))[:, None]
+        )
         level_orders = rng.integers(1, 25, size=(k, 2 * DEPTH_LEVELS))
         bid_valid = bid_t > 0
         ask_valid = ask_t > 0

@@ -1,0 +1,69 @@
+"""Shared fixtures: isolated settings, a deterministic engine, the desk app over it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from engine.clock import IST, TestClock
+from engine.kernel import Kernel
+from engine.settings import Settings, load_settings
+
+FROZEN_START = datetime(2026, 11, 25, 10, 30, tzinfo=IST)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test reads the developer's ALPHAPT_* variables or .env file."""
+    for key in list(os.environ):
+        if key.startswith("ALPHAPT_"):
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Default settings with a private data directory and no metrics port."""
+    return load_settings(data_dir=tmp_path / "data", metrics={"enabled": False})
+
+
+def warm_kernel(settings: Settings, seconds: int = 12) -> Kernel:
+    """A kernel on a frozen clock whose feed has produced ``seconds`` of ticks.
+
+    The clock never moves again, so the feed and housekeeping stay asleep and
+    every screen drawn from this kernel is the same on every run.
+    """
+    clock = TestClock(FROZEN_START)
+    kernel = Kernel(settings, clock)
+    universe = len(kernel.feed.market.tokens)
+    for _ in range(seconds):
+        clock.advance(1.0)
+        kernel.feed.emit(universe)
+        kernel.cache.sample_history()
+        kernel.update_rates()
+    return kernel
+
+
+@pytest.fixture
+def frozen_kernel(settings: Settings) -> Kernel:
+    """A warmed, deterministic kernel (seed 42, calm market, frozen clock)."""
+    return warm_kernel(settings)
+
+
+@pytest.fixture
+def desk_app(frozen_kernel: Kernel) -> Iterator[object]:
+    """The desk app driving ``frozen_kernel`` in its own engine thread."""
+    from alphapt_tui.app import DeskApp
+    from engine.client import LocalEngineClient
+    from engine.runner import EngineThread
+
+    engine = EngineThread(frozen_kernel)
+    engine.start()
+    try:
+        yield DeskApp(LocalEngineClient(engine), frozen_kernel.settings)
+    finally:
+        engine.stop()

@@ -1,0 +1,38 @@
+"""What a trader sees, frozen: the engine clock stands still and the feed is seeded."""
+
+from __future__ import annotations
+
+from screens.market_watch import MarketWatchScreen
+
+
+async def until_loaded(pilot) -> None:
+    for _ in range(200):
+        screen = pilot.app.screen
+        if isinstance(screen, MarketWatchScreen) and screen.table.row_count == 52:
+            break
+        await pilot.pause(0.05)
+    await pilot.pause(0.1)
+
+
+class TestMarketWatch:
+    def test_wide_terminal(self, snap_compare, desk_app) -> None:
+        assert snap_compare(desk_app, terminal_size=(160, 48), run_before=until_loaded)
+
+    def test_narrow_terminal(self, snap_compare, desk_app) -> None:
+        assert snap_compare(desk_app, terminal_size=(100, 30), run_before=until_loaded)
+
+    def test_help_overlay(self, snap_compare, desk_app) -> None:
+        async def open_help(pilot) -> None:
+            await until_loaded(pilot)
+            await pilot.press("question_mark")
+            await pilot.pause(0.1)
+
+        assert snap_compare(desk_app, terminal_size=(100, 30), run_before=open_help)
+
+    def test_filtered_and_sorted(self, snap_compare, desk_app) -> None:
+        async def filter_and_sort(pilot) -> None:
+            await until_loaded(pilot)
+            await pilot.press("o", "o", "slash", *"bank", "enter")
+            await pilot.pause(0.2)
+
+        assert snap_compare(desk_app, terminal_size=(160, 48), run_before=filter_and_sort)
