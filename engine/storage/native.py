@@ -37,6 +37,8 @@ def _string(text: str) -> bytes:
     return _varuint(len(raw)) + raw
 
 
+BLOCK_ROWS = 16_384
+
 _HEADERS = {c.name: _string(c.name) + _string(c.ch_type) for c in TICK_COLUMNS}
 _GETTERS = tuple(attrgetter(c.field) for c in TICK_COLUMNS)
 _STRUCT_CODE = {"<f8": "d", "<i8": "q", "<u4": "I"}
@@ -67,8 +69,20 @@ def _array_bytes(col: Column, values: Sequence[Sequence], n: int) -> list[bytes]
     return [offsets.tobytes(), flat]
 
 
-def encode_ticks(ticks: Sequence[Tick]) -> bytes:
-    """One Native block holding ``ticks`` in :data:`~engine.storage.schema.TICK_COLUMNS` order."""
+def encode_ticks(ticks: Sequence[Tick], block_rows: int = BLOCK_ROWS) -> bytes:
+    """``ticks`` as a Native stream in :data:`~engine.storage.schema.TICK_COLUMNS` order.
+
+    Blocks of at most ``block_rows`` keep the packing cache-friendly; ClickHouse squashes
+    them back into one part per insert.
+    """
+    if len(ticks) <= block_rows:
+        return _encode_block(ticks)
+    return b"".join(
+        _encode_block(ticks[i : i + block_rows]) for i in range(0, len(ticks), block_rows)
+    )
+
+
+def _encode_block(ticks: Sequence[Tick]) -> bytes:
     n = len(ticks)
     parts = [_varuint(len(TICK_COLUMNS)), _varuint(n)]
     for col, getter in zip(TICK_COLUMNS, _GETTERS, strict=True):

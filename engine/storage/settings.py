@@ -18,10 +18,12 @@ class StorageSettings(BaseModel):
     dsn: str | None = None
     """ClickHouse DSN. None means embedded chDB at ``chdb:///<data dir>/ticks``;
     a server is ``http://user:password@host:8123/database`` (or ``https://…:8443/…``)."""
-    batch_size: int = Field(default=20_000, ge=1, le=5_000_000)
-    """Ticks per insert: a batch is written as soon as this many are waiting."""
-    batch_max_age_ms: int = Field(default=500, ge=1, le=60_000)
-    """A partial batch is written once its oldest tick has waited this long."""
+    batch_size: int = Field(default=100_000, ge=1, le=5_000_000)
+    """Ticks per insert: a batch is written as soon as this many are waiting. Big batches
+    mean fewer parts to merge: 100k costs ~30% less CPU per tick than 20k."""
+    batch_max_age_ms: int = Field(default=1_000, ge=1, le=60_000)
+    """A partial batch is written once its oldest tick has waited this long (ClickHouse
+    prefers about one insert a second at most)."""
     queue_capacity: int = Field(default=500_000, ge=1, le=50_000_000)
     """Ticks the writer queue holds; beyond it new ticks are dropped and counted, never blocking."""
     retention_days: int | None = Field(default=365, ge=1, le=36_500)
