@@ -335,6 +335,22 @@ async def test_ticks_stream_can_stop_early_and_store_keeps_working(loaded) -> No
     assert (await queries.available_range()).ticks == len(ticks)
 
 
+async def test_ticks_without_full_depth_round_trip(store: TickStore) -> None:
+    full = make_ticks(per_day=2)[:4]
+    odd = [
+        msgspec.structs.replace(full[0], bid_px=(), bid_qty=(), bid_orders=()),
+        msgspec.structs.replace(full[1], ask_px=(1.5,), ask_qty=(3,), ask_orders=(1,)),
+        msgspec.structs.replace(full[2], bid_px=(), ask_px=(), bid_qty=(), ask_qty=()),
+        full[3],
+    ]
+    odd = [msgspec.structs.replace(t, volume=float(t.volume)) for t in odd[:1]] + odd[1:]
+    writer = store.writer(TestClock())
+    writer.enqueue_many(odd)
+    assert writer.flush()
+    got = [t async for chunk in store.queries().ticks(None, 0, 2**62) for t in chunk]
+    assert got == sorted(odd, key=lambda t: (t.exchange_ts_ns, t.instrument_token))
+
+
 async def test_queries_on_an_empty_store(store: TickStore) -> None:
     queries = store.queries()
     assert await queries.available_range() is None
