@@ -299,6 +299,57 @@ def test_injector_rate_and_clean_passthrough() -> None:
         FaultInjector(0.1, np.random.default_rng(0), {}, {}, kinds=["nonsense"])
 
 
+def _perturb(tick: Tick, rng: np.random.Generator) -> Tick:
+    """``tick`` with one field set to an awkward value (for the screen contract)."""
+    ts = tick.exchange_ts_ns
+    s = NS_PER_SECOND
+    bids, asks = tick.bid_px, tick.ask_px
+    options = {
+        "ltp": (math.nan, math.inf, -1.0, 0.0, tick.ltp * 1.5, tick.ltp + 0.013),
+        "volume": (-5, 0, tick.volume * 10, tick.volume - 1),
+        "exchange_ts_ns": (0, -1, ts - 10 * s, ts + 10 * s),
+        "received_ns": (0, ts + 10 * s, ts - 10 * s),
+        "high": (0.0, tick.ltp - 0.05),
+        "low": (0.0, tick.ltp + 0.05),
+        "open": (0.0, tick.high + 1.0, tick.low - 1.0),
+        "close": (0.0, math.nan),
+        "last_qty": (10**9, 0),
+        "last_trade_ts_ns": (tick.last_trade_ts_ns + s, 0),
+        "bid_px": ((), bids[::-1], (*bids[:1], 0.0, *bids[2:]), asks),
+        "ask_px": ((), asks[::-1], (*asks[:2], 0.0, 0.0, 0.0), bids),
+        "bid_qty": ((), tick.bid_qty[:2]),
+    }
+    field = list(options)[int(rng.integers(len(options)))]
+    values = options[field]
+    return msgspec.structs.replace(tick, **{field: values[int(rng.integers(len(values)))]})
+
+
+def test_screen_never_hides_a_firing() -> None:
+    # The monitor's fast path: "screen passed" must imply no stateless check fires.
+    clock = TestClock()
+    market = CleanMarket(13, clock)
+    monitor = _monitor(market, clock)
+    injector = FaultInjector(0.2, np.random.default_rng(13), market.instruments, market.days)
+    rng = np.random.default_rng(14)
+    stateless = [c for c in monitor._checks if not c.learns]
+    prev: dict[int, Tick] = {}
+    passed = stopped = 0
+    for clean in market.ticks(6000):
+        tick, _ = injector.maybe_corrupt(clean, prev.get(clean.token))
+        prev[clean.token] = clean
+        if rng.random() < 0.2:
+            tick = _perturb(tick, rng)
+        for candidate in (tick, tick) if rng.random() < 0.05 else (tick,):
+            state = monitor._states.get(candidate.instrument_token)
+            if state is not None and monitor._screen(candidate, state):
+                passed += 1
+                assert [c.name for c in stateless if c.probe(candidate, state)] == [], candidate
+            else:
+                stopped += 1
+            monitor.check(candidate)
+    assert passed > 3000 and stopped > 1000
+
+
 # --- policies, score, ring -------------------------------------------------------------------
 
 

@@ -30,6 +30,7 @@ from engine.quality.records import (
     QuarantinedTick,
     Verdict,
 )
+from engine.quality.screen import build_screen
 from engine.quality.session import Session
 from engine.quality.settings import QualitySettings
 from engine.quality.state import InstrumentState
@@ -63,6 +64,8 @@ class QualityMonitor:
         every_check = build_tick_checks(settings, clock)
         self._checks: list[Check] = [c for c in every_check if c.enabled]
         self._probes = [c.probe for c in self._checks]
+        self._screen = build_screen({c.name: c for c in every_check}, clock.now_ns)
+        self._learners = [c.probe for c in self._checks if c.learns]
         self._unknown = UnknownInstrument(settings.unknown_instrument)
         self._stale = StaleInstrument(settings.stale_instrument)
         self._gap = FeedGap(settings.feed_gap)
@@ -112,7 +115,9 @@ class QualityMonitor:
         if state is None:
             return self._unknown_tick(tick)
         state.ticks += 1
-        for probe in self._probes:
+        # The screen stands in for every stateless check; stateful ones always run.
+        probes = self._learners if self._screen(tick, state) else self._probes
+        for probe in probes:
             detail = probe(tick, state)
             if detail is not None:
                 return self._judge(tick, state, probe, detail)
@@ -137,6 +142,8 @@ class QualityMonitor:
         return ticks if kept is None else kept
 
     def _judge(self, tick: Tick, state: InstrumentState, probe: object, detail: str) -> Verdict:
+        # Continue down the full list from the check that fired. Stateful checks sit
+        # after it only if they have not run yet, so none runs twice.
         checks = self._checks
         probes = self._probes
         first = probes.index(probe)

@@ -112,7 +112,7 @@ class SpikeConfig(CheckConfig):
     policy: Policy = "quarantine"
     """What a firing does; a bad print would trigger stops, so quarantine."""
     window: int = Field(default=32, ge=5, le=1024)
-    """Recent prices kept per instrument."""
+    """Recent prices kept per instrument (a repeat of the last price is not kept again)."""
     z: float = Field(default=12.0, gt=0)
     """Robust z-score (0.6745·|p − median| / MAD) above which the price is a spike."""
     min_move_pct: float = Field(default=1.0, ge=0)
@@ -121,8 +121,8 @@ class SpikeConfig(CheckConfig):
     """Moves up to this many ticks never fire."""
     warmup: int = Field(default=10, ge=3)
     """Prices to observe before the check is armed."""
-    refresh: int = Field(default=8, ge=1)
-    """Recompute median and MAD every this many prices (amortises the sort)."""
+    refresh: int = Field(default=16, ge=1)
+    """Recompute median and MAD every this many new prices (amortises the sort)."""
 
 
 class StaleConfig(BaseModel):

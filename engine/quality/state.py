@@ -13,7 +13,6 @@ class InstrumentState:
     """Everything the monitor remembers about one instrument."""
 
     __slots__ = (
-        "band",
         "circuit_hi",
         "circuit_lo",
         "day",
@@ -26,18 +25,17 @@ class InstrumentState:
         "last_bad_tick",
         "last_check",
         "last_seen_ns",
-        "median",
         "prev",
         "quarantined",
         "range_tol",
-        "seen",
+        "spike_hi",
+        "spike_lo",
         "spread_floor",
         "stale",
         "tick_size",
         "ticks",
         "token",
         "window",
-        "wpos",
     )
 
     def __init__(self, instrument: Instrument, day: MarketDay | None) -> None:
@@ -61,13 +59,12 @@ class InstrumentState:
         self.range_tol = 0.0
         self.spread_floor = 0.0
         self.window: list[float] = []
-        self.wpos = 0
-        self.seen = 0
-        self.median = 0.0
-        self.band = float("inf")
+        self.spike_lo = float("-inf")
+        self.spike_hi = float("inf")
         self.due = 0
         self.dv_ewma = 0.0
         self.dv_n = 0
+        """Volume changes still to observe before the jump check is armed."""
         self.day = day
 
     @property

@@ -55,6 +55,8 @@ class Check(Rule):
     """A firing makes the tick unusable: later checks are skipped, no state is learnt."""
     keeps_reference: ClassVar[bool] = False
     """A flagged tick that fired this check does not become the reference tick."""
+    learns: ClassVar[bool] = False
+    """``probe`` updates state, so it runs on every tick (never covered by the screen)."""
 
     def prepare(self, state: InstrumentState) -> None:
         """Set up this check's fields of a (new, or new-day) instrument state."""

@@ -22,6 +22,7 @@ class MissingFields(Check):
         if (
             tick.exchange_ts_ns > 0
             and tick.close > 0.0
+            and tick.volume >= 0
             and (tick.volume == 0 or (tick.open > 0.0 and tick.high > 0.0 and tick.low > 0.0))
             and len(tick.bid_px) == len(tick.bid_qty)
             and len(tick.ask_px) == len(tick.ask_qty)

@@ -15,15 +15,19 @@ _MAD_TO_SIGMA = 1.4826
 class PriceSpike(Check):
     """LTP further from the window median than ``z`` robust standard deviations.
 
-    Median and MAD are recomputed every ``refresh`` prices, not per tick, so a
-    clean tick costs one comparison and one ring-buffer write. The window learns
-    every usable price, flagged or quarantined too: the median shrugs off a lone
-    outlier, and a genuine level shift is accepted once it fills half the window
-    instead of being rejected for ever.
+    The window holds recent price *changes*: a tick repeating the reference tick's
+    price (a depth-only update) is not learnt, or a quiet tape would fill the window
+    with one value and collapse MAD to zero. Median and MAD are recomputed every
+    ``refresh`` new prices, not per tick, so a clean tick costs two comparisons and
+    at most one list append. The window learns every usable price, flagged or
+    quarantined too: the median shrugs off a lone outlier, and a genuine level
+    shift is accepted once it fills half the window instead of being rejected
+    for ever.
     """
 
     __slots__ = ("min_pct", "min_ticks", "refresh", "size", "warmup", "z_sigma")
     name = names.PRICE_SPIKE
+    learns = True
 
     def __init__(self, config: SpikeConfig) -> None:
         super().__init__(config)
@@ -35,40 +39,39 @@ class PriceSpike(Check):
         self.refresh = config.refresh
 
     def prepare(self, state: InstrumentState) -> None:
-        state.window = [0.0] * self.size
-        state.wpos = 0
-        state.seen = 0
-        state.median = 0.0
-        state.band = float("inf")
+        state.window = []
+        state.spike_lo = float("-inf")
+        state.spike_hi = float("inf")
         state.due = self.warmup
 
     def probe(self, tick: Tick, state: InstrumentState) -> str | None:
         price = tick.ltp
-        median = state.median
-        band = state.band
-        window = state.window
-        pos = state.wpos
-        window[pos] = price
-        pos += 1
-        state.wpos = 0 if pos == self.size else pos
-        state.seen += 1
-        state.due -= 1
-        if state.due <= 0:
-            self._refresh(state)
-        if median - band <= price <= median + band:
+        lo = state.spike_lo
+        hi = state.spike_hi
+        prev = state.prev
+        # Compared with the reference tick (already in cache) rather than the window's tail.
+        if prev is None or prev.ltp != price:
+            state.window.append(price)
+            due = state.due - 1
+            if due:
+                state.due = due
+            else:
+                self._refresh(state)
+        if lo <= price <= hi:
             return None
-        return (
-            f"ltp {price} is {abs(price - median):.4f} from median {median:.4f} (band {band:.4f})"
-        )
+        median = (lo + hi) / 2.0
+        return f"ltp {price} is {abs(price - median):.4f} from median {median:.4f} (band {(hi - lo) / 2.0:.4f})"
 
     def _refresh(self, state: InstrumentState) -> None:
-        values = sorted(state.window[: min(state.seen, self.size)])
+        window = state.window
+        # The list grows by ``refresh`` between refreshes; trimming here keeps the per-tick cost an append.
+        del window[: -self.size]
+        values = sorted(window)
         median = _median_sorted(values)
-        mad = _median_sorted(sorted(abs(v - median) for v in values))
-        state.median = median
-        state.band = max(
-            self.z_sigma * mad, self.min_ticks * state.tick_size, self.min_pct * median
-        )
+        mad = _median_sorted(sorted([abs(v - median) for v in values]))
+        band = max(self.z_sigma * mad, self.min_ticks * state.tick_size, self.min_pct * median)
+        state.spike_lo = median - band
+        state.spike_hi = median + band
         state.due = self.refresh
 
 

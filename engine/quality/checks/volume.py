@@ -58,6 +58,7 @@ class VolumeJump(Check):
 
     __slots__ = ("alpha", "min_qty", "multiple", "warmup")
     name = names.VOLUME_JUMP
+    learns = True
 
     def __init__(self, config: VolumeJumpConfig) -> None:
         super().__init__(config)
@@ -68,7 +69,7 @@ class VolumeJump(Check):
 
     def prepare(self, state: InstrumentState) -> None:
         state.dv_ewma = 0.0
-        state.dv_n = 0
+        state.dv_n = self.warmup
 
     def probe(self, tick: Tick, state: InstrumentState) -> str | None:
         prev = state.prev
@@ -78,13 +79,14 @@ class VolumeJump(Check):
         if change <= 0:
             return None
         mean = state.dv_ewma
-        if change > self.min_qty and change > self.multiple * mean and state.dv_n >= self.warmup:
-            return f"volume change {change} vs mean {mean:.1f}"
-        # Only changes that did not fire feed the mean, so one jump cannot arm the next.
-        if state.dv_n < self.warmup:
-            state.dv_n += 1
-            mean += (change - mean) / state.dv_n
-        else:
-            mean += self.alpha * (change - mean)
-        state.dv_ewma = mean
+        left = state.dv_n
+        if not left:
+            if change > self.multiple * mean and change > self.min_qty:
+                return f"volume change {change} vs mean {mean:.1f}"
+            # Only changes that did not fire feed the mean, so one jump cannot arm the next.
+            state.dv_ewma = mean + self.alpha * (change - mean)
+            return None
+        # Warm-up: a plain running mean, then the check is armed.
+        state.dv_ewma = mean + (change - mean) / (self.warmup - left + 1)
+        state.dv_n = left - 1
         return None
