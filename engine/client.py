@@ -41,7 +41,7 @@ class LocalEngineClient:
         return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
 
     async def send(self, command: object) -> CommandResult:
-        future = self.engine.call(lambda: self.engine.kernel.execute(command))
+        future = self.engine.run(self.engine.kernel.execute(command))
         return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
 
     async def instruments(self) -> tuple[str, ...]:

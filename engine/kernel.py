@@ -188,7 +188,7 @@ class Kernel:
         self.metrics.snapshot_build.observe(self.clock.monotonic() - started)
         return snapshot
 
-    def execute(self, command: object) -> CommandResult:
+    async def execute(self, command: object) -> CommandResult:
         """Carry out one front-end command and say how it went."""
         match command:
             case AddToWatchlist(symbol=symbol):

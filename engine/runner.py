@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 from engine.kernel import Kernel
 
@@ -55,13 +55,18 @@ class EngineThread:
 
     def call(self, function: Callable[[], T]) -> concurrent.futures.Future[T]:
         """Run ``function`` on the engine loop; the future resolves with its result."""
-        if self._loop is None or not self._thread.is_alive():
-            raise RuntimeError("engine is not running")
 
         async def invoke() -> T:
             return function()
 
-        return asyncio.run_coroutine_threadsafe(invoke(), self._loop)
+        return self.run(invoke())
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Schedule ``coroutine`` on the engine loop; the future resolves with its result."""
+        if self._loop is None or not self._thread.is_alive():
+            coroutine.close()
+            raise RuntimeError("engine is not running")
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop)
 
     @property
     def alive(self) -> bool:

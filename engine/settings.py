@@ -19,6 +19,10 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from engine.ledger.settings import LedgerSettings
+from engine.quality.settings import QualitySettings
+from engine.storage.settings import StorageSettings
+
 
 class Section(BaseModel):
     """A group of settings; a misspelt key is an error, not silently ignored."""
@@ -114,6 +118,12 @@ class Settings(BaseSettings):
     """In-process message bus."""
     log: LogSettings = LogSettings()
     """Logging."""
+    ledger: LedgerSettings = LedgerSettings()
+    """Orders, fills, positions and audit: embedded SQLite or PostgreSQL."""
+    storage: StorageSettings = StorageSettings()
+    """Tick store: embedded chDB or a ClickHouse server."""
+    quality: QualitySettings = QualitySettings()
+    """Data quality checks on the tick path."""
     shutdown_timeout_s: float = Field(default=2.0, gt=0, le=60)
     """Bound on draining queues and stopping components at shutdown."""
 

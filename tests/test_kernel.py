@@ -106,12 +106,12 @@ def test_snapshot_carries_only_what_changed(frozen_kernel: Kernel) -> None:
     assert changed.status.ticks_per_second == 52.0
 
 
-def test_watchlist_commands(frozen_kernel: Kernel) -> None:
-    result = frozen_kernel.execute(RemoveFromWatchlist(symbol="infy"))
+async def test_watchlist_commands(frozen_kernel: Kernel) -> None:
+    result = await frozen_kernel.execute(RemoveFromWatchlist(symbol="infy"))
     assert result.ok and "NSE:INFY" not in frozen_kernel.snapshot(0).watchlist
-    assert frozen_kernel.execute(AddToWatchlist(symbol="NSE:INFY")).ok
+    assert (await frozen_kernel.execute(AddToWatchlist(symbol="NSE:INFY"))).ok
     assert frozen_kernel.snapshot(0).watchlist[-1] == "NSE:INFY"
-    duplicate = frozen_kernel.execute(AddToWatchlist(symbol="INFY"))
+    duplicate = await frozen_kernel.execute(AddToWatchlist(symbol="INFY"))
     assert not duplicate.ok and "already" in duplicate.message
-    unknown = frozen_kernel.execute(AddToWatchlist(symbol="NOSUCH"))
+    unknown = await frozen_kernel.execute(AddToWatchlist(symbol="NOSUCH"))
     assert not unknown.ok and unknown.message == "unknown symbol: NOSUCH"

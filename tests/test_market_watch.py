@@ -36,8 +36,9 @@ async def test_watchlist_rows_with_live_values(desk_app) -> None:
         row = screen.table.get_row_at(0)
         assert str(row[1]).replace(",", "").replace(".", "").isdigit()  # LTP
         assert len(row) == 12  # wide layout: every column
-        header = pilot.app.screen.query_one("#desk-header").render()
-        assert "PAPER" in str(header) and "10:30:12 IST" in str(header)
+        header = pilot.app.screen.query_one("#desk-header")
+        await wait_until(pilot, lambda: "PAPER" in str(header.render()))
+        assert "25 Nov 10:30:12 IST" in str(header.render())
 
 
 async def test_narrow_terminal_uses_compact_columns(desk_app) -> None:

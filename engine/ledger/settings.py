@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from engine.ledger.urls import embedded_url
 
@@ -17,6 +17,8 @@ SqliteSynchronous = Literal["NORMAL", "FULL"]
 
 class LedgerSettings(BaseModel):
     """Where orders, fills, positions and the audit log are kept."""
+
+    model_config = ConfigDict(extra="forbid")
 
     url: str | None = None
     """SQLAlchemy async URL. None means the embedded SQLite file ``<data dir>/ledger/ledger.db``;
