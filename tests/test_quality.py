@@ -677,3 +677,5 @@ def test_settings_reject_bad_policies() -> None:
         QualitySettings(price_spike={"policy": "ignore"})
     with pytest.raises(ValueError):
         QualitySettings(feed_gap={"policy": "quarantine"})
+    with pytest.raises(ValueError):
+        QualitySettings(market_open="15:30", market_close="09:15")

@@ -50,13 +50,11 @@ class QualityMonitor:
         self,
         instruments: dict[int, Instrument],
         days: dict[int, MarketDay],
-        settings: QualitySettings | None = None,
-        clock: Clock | None = None,
+        settings: QualitySettings,
+        clock: Clock,
         on_breach: BreachCallback | None = None,
     ) -> None:
-        if clock is None:
-            raise ValueError("QualityMonitor needs an injected clock")
-        self.settings = settings = settings or QualitySettings()
+        self.settings = settings
         self.on_breach = on_breach
         """Called once per alert that passes the rate limit."""
         self._clock = clock

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import time
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Policy = Literal["pass", "flag", "quarantine"]
 SweepPolicy = Literal["pass", "flag"]
@@ -211,3 +211,9 @@ class QualitySettings(BaseModel):
     """Quarantined ticks kept for inspection (oldest dropped first)."""
     worst_count: int = Field(default=10, ge=0)
     """Instruments listed in the snapshot's worst-quality table."""
+
+    @model_validator(mode="after")
+    def _session_is_a_window(self) -> QualitySettings:
+        if self.market_open >= self.market_close:
+            raise ValueError("market_open must be before market_close")
+        return self
