@@ -106,7 +106,8 @@ def parse_frame(data: bytes | bytearray | memoryview) -> list[dict[str, Any]]:
     mode (``ltp``: token, mode, tradable, last_price; ``quote``/``full``: the
     quote fields and ``ohlc``/``change``; ``full`` adds ``last_trade_time``,
     ``oi``, ``oi_day_high``, ``oi_day_low``, ``exchange_timestamp`` and ``depth``).
-    Timestamps are aware datetimes in IST.
+    Timestamps are aware datetimes in IST; a zero timestamp decodes as the epoch
+    (1970-01-01 05:30 IST), as kiteconnect's does.
 
     Raises :class:`KiteFrameError` for an empty, truncated or inconsistent
     message: a count that does not match the packets present, a packet length
