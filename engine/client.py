@@ -6,7 +6,7 @@ import asyncio
 from typing import Protocol
 
 from engine.runner import EngineThread
-from engine.snapshot import CommandResult, DeskSnapshot
+from engine.snapshot import CommandResult, DeskSnapshot, HealthReport
 
 
 class EngineClient(Protocol):
@@ -18,6 +18,10 @@ class EngineClient(Protocol):
 
     async def send(self, command: object) -> CommandResult:
         """Carry out a command and return its result."""
+        ...
+
+    async def health(self) -> HealthReport:
+        """Components, queues, storage and data quality."""
         ...
 
     async def instruments(self) -> tuple[str, ...]:
@@ -42,6 +46,10 @@ class LocalEngineClient:
 
     async def send(self, command: object) -> CommandResult:
         future = self.engine.run(self.engine.kernel.execute(command))
+        return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
+
+    async def health(self) -> HealthReport:
+        future = self.engine.call(self.engine.kernel.health_report)
         return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
 
     async def instruments(self) -> tuple[str, ...]:

@@ -22,14 +22,18 @@ from engine.feeds.mock import MockFeed
 from engine.health import HealthRegistry, HealthState
 from engine.metrics import EngineMetrics
 from engine.model import Tick
+from engine.quality import QualityMonitor
 from engine.settings import Settings
 from engine.snapshot import (
     AddToWatchlist,
     CommandResult,
     DeskSnapshot,
     EngineStatus,
+    HealthReport,
+    QueueDepth,
     RemoveFromWatchlist,
 )
+from engine.storage.component import TickStoreComponent
 from engine.watchlist import Watchlist, WatchlistError
 
 log = structlog.get_logger("engine.kernel")
@@ -52,9 +56,29 @@ class Kernel:
             settings.data_dir / "watchlist.json",
             default=[instrument.key for instrument in self.feed.instruments()[:52]],
         )
+        self.quality = QualityMonitor(
+            dict(self.cache.instruments),
+            dict(self.cache.days),
+            # The quality sweeps follow the feed's session, so a 24h dev market is not "stale" at night.
+            settings.quality.model_copy(update={"session": settings.feed.session}),
+            self.clock,
+            on_breach=self._on_quality_breach,
+        )
         self.bus.add_hot_path(self._on_ticks)
-        self.components: list[Component] = [self.feed]
+        self.components: list[Component] = []
+        self.storage: TickStoreComponent | None = None
+        if settings.storage.enabled:
+            self.storage = TickStoreComponent(
+                settings.storage,
+                settings.data_dir,
+                self.clock,
+                self.bus,
+                close_timeout_s=settings.shutdown_timeout_s,
+            )
+            self.components.append(self.storage)
+        self.components.append(self.feed)
         self.started = asyncio.Event()
+        self.started_ns = self.clock.now_ns()
         self.ticks_per_second = 0.0
         self._alert_ids = itertools.count(1)
         self._rate_mark = (0, 0)
@@ -62,14 +86,21 @@ class Kernel:
     # -- hot path ---------------------------------------------------------------
 
     def _on_ticks(self, ticks: Sequence[Tick]) -> Sequence[Tick]:
-        count = len(ticks)
-        self.metrics.ticks_received.inc(count)
+        self.metrics.ticks_received.inc(len(ticks))
+        ticks = self.quality.filter(ticks)
+        if not ticks:
+            return ticks
         self.cache.apply(ticks)
-        self.metrics.ticks_processed.inc(count)
+        self.metrics.ticks_processed.inc(len(ticks))
         received = ticks[0].received_ns
         if received:
             self.metrics.feed_to_cache.observe((self.clock.now_ns() - received) / NS_PER_SECOND)
         return ticks
+
+    def _on_quality_breach(self, check: str, token: int, detail: str) -> None:
+        instrument = self.cache.instruments.get(token)
+        where = instrument.tradingsymbol if instrument else "feed"
+        self.raise_alert(Severity.WARNING, AlertSource.DATA_QUALITY, f"{check} {where}: {detail}")
 
     # -- lifecycle --------------------------------------------------------------
 
@@ -82,6 +113,7 @@ class Kernel:
                 await component.start()
                 tasks.append(group.create_task(self._supervise(component)))
             tasks.append(group.create_task(self._housekeeping()))
+            tasks.append(group.create_task(self.quality.run_sweeps()))
             self.started.set()
             log.info("engine started", components=[c.name for c in self.components])
             await shutdown.wait()
@@ -209,6 +241,25 @@ class Kernel:
                     return CommandResult(False, str(exc))
                 return CommandResult(True, f"removed {key}")
         return CommandResult(False, f"unsupported command: {type(command).__name__}")
+
+    def health_report(self) -> HealthReport:
+        """Components, queues, storage lag, connections and data quality, for the health screen."""
+        queues = [QueueDepth(q.name, q.depth, q.drops) for q in self.bus.tick_queues()]
+        queues += [QueueDepth(q.name, q.depth, 0) for q in self.bus.event_queues()]
+        stats = self.storage.stats() if self.storage is not None else None
+        return HealthReport(
+            now_ns=self.clock.now_ns(),
+            started_ns=self.started_ns,
+            components=self.health.all(),
+            queues=tuple(queues),
+            ticks_per_second=self.ticks_per_second,
+            ticks_total=self.cache.ticks_applied,
+            storage_lag_s=stats.lag_s if stats is not None else None,
+            storage_pending=stats.pending if stats is not None else 0,
+            storage_dropped=stats.dropped if stats is not None else 0,
+            connections=(("feed", self.feed.state),),
+            quality=self.quality.snapshot(),
+        )
 
     def instrument_keys(self) -> tuple[str, ...]:
         """Every known instrument key, for symbol search."""

@@ -6,6 +6,9 @@ import msgspec
 
 from engine.cache import QuoteRow
 from engine.health import ComponentHealth
+from engine.orders.model import Fill, Order
+from engine.quality import QualitySnapshot
+from engine.trading.views import FundsView, PositionView
 
 
 class EngineStatus(msgspec.Struct, frozen=True):
@@ -32,6 +35,41 @@ class DeskSnapshot(msgspec.Struct, frozen=True):
     status: EngineStatus
     watchlist: tuple[str, ...]
     quotes: tuple[QuoteRow, ...]
+    trading_version: int = 0
+    """Bumps whenever an order, fill, position or the funds change."""
+    orders: tuple[Order, ...] | None = None
+    """Every order of the day, present only when ``trading_version`` moved."""
+    fills: tuple[Fill, ...] | None = None
+    """Every fill of the day, present only when ``trading_version`` moved."""
+    positions: tuple[PositionView, ...] | None = None
+    """Every position, present only when ``trading_version`` moved."""
+    funds: FundsView | None = None
+    """The account, present only when ``trading_version`` moved."""
+
+
+class QueueDepth(msgspec.Struct, frozen=True):
+    """One bus consumer's backlog."""
+
+    consumer: str
+    depth: int
+    drops: int
+
+
+class HealthReport(msgspec.Struct, frozen=True):
+    """What the health screen shows; pulled about once a second."""
+
+    now_ns: int
+    started_ns: int
+    components: tuple[ComponentHealth, ...]
+    queues: tuple[QueueDepth, ...]
+    ticks_per_second: float
+    ticks_total: int
+    storage_lag_s: float | None
+    storage_pending: int
+    storage_dropped: int
+    connections: tuple[tuple[str, str], ...]
+    """(name, state) of each outside connection: feed, ledger, NATS, Redis."""
+    quality: QualitySnapshot
 
 
 class AddToWatchlist(msgspec.Struct, frozen=True, tag=True):

@@ -27,8 +27,14 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    """Default settings with a private data directory and no metrics port."""
-    return load_settings(data_dir=tmp_path / "data", metrics={"enabled": False})
+    """Default settings with a private data directory, no metrics port and no tick store.
+
+    chDB serves one data directory per process, so in-process tests leave the tick
+    store off; the tick-store tests open it themselves.
+    """
+    return load_settings(
+        data_dir=tmp_path / "data", metrics={"enabled": False}, storage={"enabled": False}
+    )
 
 
 def warm_kernel(settings: Settings, seconds: int = 12) -> Kernel:

@@ -21,11 +21,17 @@ def symbols(screen: MarketWatchScreen) -> list[str]:
     return [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
 
 
+def _rows_shown(app) -> int:
+    screen = app.screen
+    if not isinstance(screen, MarketWatchScreen) or not screen.is_mounted:
+        return -1
+    tables = screen.query("#quotes")
+    return tables.first().row_count if tables else -1
+
+
 async def loaded(pilot) -> MarketWatchScreen:
-    screen = pilot.app.screen
-    assert isinstance(screen, MarketWatchScreen)
-    await wait_until(pilot, lambda: screen.table.row_count == 52)
-    return screen
+    await wait_until(pilot, lambda: _rows_shown(pilot.app) == 52)
+    return pilot.app.screen
 
 
 async def test_watchlist_rows_with_live_values(desk_app) -> None:

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from screens.market_watch import MarketWatchScreen
+from tests.test_market_watch import loaded
 
 
 async def until_loaded(pilot) -> None:
-    for _ in range(200):
-        screen = pilot.app.screen
-        if isinstance(screen, MarketWatchScreen) and screen.table.row_count == 52:
-            break
-        await pilot.pause(0.05)
+    await loaded(pilot)
     await pilot.pause(0.1)
 
 

@@ -15,6 +15,8 @@ class StorageSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    enabled: bool = True
+    """Store every tick that passes the quality checks (charts and replay need it)."""
     dsn: str | None = None
     """ClickHouse DSN. None means embedded chDB at ``chdb:///<data dir>/ticks``;
     a server is ``http://user:password@host:8123/database`` (or ``https://…:8443/…``)."""

@@ -1,0 +1,1 @@
+"""Order management, paper execution, portfolio and the ledger behind them."""
