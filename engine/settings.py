@@ -30,7 +30,7 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-Scenario = Literal["calm", "trending", "volatile", "gap-open", "circuit"]
+Scenario = Literal["calm", "trending", "volatile", "gap-open", "circuit", "bad-data"]
 
 
 class FeedSettings(Section):
@@ -39,7 +39,9 @@ class FeedSettings(Section):
     source: Literal["mock"] = "mock"
     """Feed source. ``mock`` is a deterministic simulated NSE market."""
     scenario: Scenario = "calm"
-    """Mock market regime: calm, trending, volatile, gap-open or circuit."""
+    """Mock market regime: calm, trending, volatile, gap-open, circuit, or bad-data (calm with injected faults)."""
+    fault_rate: float = Field(default=0.01, ge=0.0, le=1.0)
+    """In the bad-data scenario: the share of ticks corrupted with one named fault."""
     seed: int = 42
     """Random seed of the mock feed; the same seed gives the same market."""
     ticks_per_second: float = Field(default=200.0, gt=0, le=2_000_000)
