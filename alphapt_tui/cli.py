@@ -27,8 +27,35 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run the engine headless as a daemon until SIGINT/SIGTERM; JSON logs on stdout",
     )
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser(
+        "migrate", help="bring the ledger database up to the latest schema (PostgreSQL needs this)"
+    )
     return parser
+
+
+def run_migrate(settings: Settings) -> int:
+    """Apply pending ledger migrations and say where the database now stands."""
+    import asyncio
+
+    from engine.ledger.errors import LedgerError
+    from engine.ledger.migrate import current_revision, head_revision, upgrade
+    from engine.ledger.urls import redact
+
+    url = settings.ledger.resolved_url(settings.data_dir)
+    if settings.ledger.embedded:
+        (settings.data_dir / "ledger").mkdir(parents=True, exist_ok=True)
+
+    async def migrate() -> str | None:
+        await upgrade(url)
+        return await current_revision(url)
+
+    try:
+        revision = asyncio.run(migrate())
+    except LedgerError as exc:
+        return fail(f"migration failed: {str(exc).splitlines()[0]}", status=1)
+    print(f"ledger {redact(url)} is at revision {revision} (head {head_revision()})")
+    return 0
 
 
 def fail(message: str, status: int = EXIT_CONFIG) -> int:
@@ -44,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
         settings: Settings = load_settings(args.config)
     except ConfigError as exc:
         return fail(str(exc))
+    if args.command == "migrate":
+        return run_migrate(settings)
     if args.no_ui:
         from alphapt_tui.daemon import run_daemon
 
