@@ -37,6 +37,8 @@ REGIMES: dict[str, Regime] = {
     "volatile": Regime(sigma=0.0005, jump_prob=0.002, jump_sigma=0.006),
     "gap-open": Regime(sigma=0.0002, gap=0.04),
     "circuit": Regime(sigma=0.00025, drift=0.0004, circuit_chasers=0.25),
+    # Calm prices; the feed corrupts ticks and goes silent on top (engine.feeds.mock).
+    "bad-data": Regime(sigma=0.00012),
 }
 
 
