@@ -22,6 +22,7 @@ from engine.feeds.mock import MockFeed
 from engine.health import HealthRegistry, HealthState
 from engine.metrics import EngineMetrics
 from engine.model import Tick
+from engine.observability import DeskCollector
 from engine.quality import QualityMonitor
 from engine.settings import Settings
 from engine.snapshot import (
@@ -82,6 +83,7 @@ class Kernel:
         self.ticks_per_second = 0.0
         self._alert_ids = itertools.count(1)
         self._rate_mark = (0, 0)
+        DeskCollector(self).register(self.metrics.registry)
 
     # -- hot path ---------------------------------------------------------------
 
