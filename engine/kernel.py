@@ -268,11 +268,14 @@ class Kernel:
         return tuple(self.cache.by_key)
 
     def readiness(self) -> tuple[bool, dict[str, object]]:
-        """For ``/readyz``: started, feed live, no failed component. Thread-safe reads only."""
+        """For ``/readyz``: started, feed live and not silent, no failed component."""
         failed = [c.name for c in self.health.all() if c.state == HealthState.FAILED]
         feed_live = self.feed.state == "live"
-        ready = self.started.is_set() and feed_live and not failed
-        return ready, {"feed": self.feed.state, "failed": failed, "mode": self.settings.mode}
+        # A connected feed that sends nothing (the quality sweep's gap) is not ready either.
+        gap = self.quality.snapshot().feed_gap
+        ready = self.started.is_set() and feed_live and not gap and not failed
+        detail = {"feed": self.feed.state, "feed_gap": gap, "failed": failed}
+        return ready, {**detail, "mode": self.settings.mode}
 
     def record_ui_frame(self, apply_seconds: float) -> None:
         """The UI reports how long applying one snapshot took."""
