@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterable, Sequence
 
 from rich.text import Text
 from textual import on
@@ -12,10 +10,11 @@ from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.events import Resize
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input
+from textual.widgets import Footer, Input
 
 from alphapt_tui import formatting as fmt
 from alphapt_tui.widgets.header import DeskHeader
+from alphapt_tui.widgets.quote_table import Column, QuoteTable
 from engine.cache import QuoteRow
 from engine.snapshot import AddToWatchlist, RemoveFromWatchlist
 from screens.add_symbol import AddSymbolScreen
@@ -28,19 +27,12 @@ def _direction(value: float) -> str:
     return UP if value > 0 else DOWN if value < 0 else FLAT
 
 
-@dataclass(frozen=True, slots=True)
-class Column:
-    """One market-watch column: what it shows, how wide, how it sorts."""
-
-    key: str
-    label: str
-    width: int
-    value: Callable[[QuoteRow], Any]
-    render: Callable[[QuoteRow, Any], Any]
-
-
 def _right(text: str, style: str = "") -> Text:
-    return Text(text, style=style, justify="right")
+    return Text(text, style=style)
+
+
+def _symbol(row: QuoteRow) -> str:
+    return row.tradingsymbol
 
 
 def _spark(row: QuoteRow, width: int) -> Text:
@@ -51,57 +43,63 @@ def _spark(row: QuoteRow, width: int) -> Text:
 
 def _columns(spark_width: int, wide: bool) -> list[Column]:
     columns = [
-        Column("symbol", "Symbol", 12, lambda r: r.tradingsymbol, lambda r, v: v),
+        Column("symbol", "Symbol", 12, _symbol, _symbol, justify="left"),
         Column(
             "ltp",
             "LTP",
             10,
             lambda r: r.ltp,
-            lambda r, v: _right(fmt.price(v), "bold " + _direction(r.change)),
+            lambda r: _right(fmt.price(r.ltp), "bold " + _direction(r.change)),
         ),
         Column(
             "change",
             "Chg",
             9,
-            lambda r: round(r.change, 2),
-            lambda r, v: _right(fmt.signed(v), _direction(v)),
+            lambda r: r.change,
+            lambda r: _right(fmt.signed(r.change), _direction(r.change)),
         ),
         Column(
             "change_pct",
             "Chg%",
             7,
-            lambda r: round(r.change_pct, 2),
-            lambda r, v: _right(fmt.signed(v), _direction(v)),
+            lambda r: r.change_pct,
+            lambda r: _right(fmt.signed(r.change_pct), _direction(r.change_pct)),
         ),
-        Column("bid", "Bid", 10, lambda r: r.bid, lambda r, v: _right(fmt.price(v))),
-        Column("ask", "Ask", 10, lambda r: r.ask, lambda r, v: _right(fmt.price(v))),
+        Column("bid", "Bid", 10, lambda r: r.bid, lambda r: fmt.price(r.bid)),
+        Column("ask", "Ask", 10, lambda r: r.ask, lambda r: fmt.price(r.ask)),
     ]
     if wide:
         columns += [
             Column(
-                "bid_qty", "BidQty", 8, lambda r: r.bid_qty, lambda r, v: _right(fmt.quantity(v))
+                "bid_qty", "BidQty", 8, lambda r: r.bid_qty, lambda r: fmt.quantity(r.bid_qty)
             ),
             Column(
-                "ask_qty", "AskQty", 8, lambda r: r.ask_qty, lambda r, v: _right(fmt.quantity(v))
+                "ask_qty", "AskQty", 8, lambda r: r.ask_qty, lambda r: fmt.quantity(r.ask_qty)
             ),
         ]
     columns.append(
-        Column("volume", "Volume", 10, lambda r: r.volume, lambda r, v: _right(fmt.quantity(v)))
+        Column("volume", "Volume", 10, lambda r: r.volume, lambda r: fmt.quantity(r.volume))
     )
     if wide:
         columns += [
-            Column("high", "High", 10, lambda r: r.high, lambda r, v: _right(fmt.price(v))),
-            Column("low", "Low", 10, lambda r: r.low, lambda r, v: _right(fmt.price(v))),
+            Column("high", "High", 10, lambda r: r.high, lambda r: fmt.price(r.high)),
+            Column("low", "Low", 10, lambda r: r.low, lambda r: fmt.price(r.low)),
         ]
     columns.append(
         Column(
-            "spark", "Trend", spark_width, lambda r: r.spark, lambda r, v: _spark(r, spark_width)
+            "spark",
+            "Trend",
+            spark_width,
+            lambda r: r.spark,
+            lambda r: _spark(r, spark_width),
+            justify="left",
         )
     )
     return columns
 
 
 SORTABLE = ("watchlist", "symbol", "ltp", "change", "change_pct", "volume")
+DESCENDING_FIRST = frozenset({"ltp", "change", "change_pct", "volume"})
 
 
 class MarketWatchScreen(Screen[None]):
@@ -114,8 +112,6 @@ class MarketWatchScreen(Screen[None]):
         Binding("d,delete", "remove_symbol", "Remove"),
         Binding("o", "cycle_sort", "Sort"),
         Binding("O", "reverse_sort", "Reverse", show=False),
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
         Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
 
@@ -126,19 +122,17 @@ class MarketWatchScreen(Screen[None]):
         self.sort_reverse = False
         self.wide: bool | None = None
         self.columns: list[Column] = []
-        self._shown: list[int] = []
-        self._values: dict[int, tuple[Any, ...]] = {}
 
     def compose(self) -> ComposeResult:
         yield DeskHeader("Market watch")
-        yield DataTable(id="quotes", cursor_type="row", zebra_stripes=True)
+        yield QuoteTable(id="quotes")
         yield Input(placeholder="filter symbols…", id="filter", classes="hidden")
         yield Footer()
 
     @property
-    def table(self) -> DataTable[Any]:
+    def table(self) -> QuoteTable:
         """The quotes table."""
-        return self.query_one("#quotes", DataTable)
+        return self.query_one("#quotes", QuoteTable)
 
     def on_mount(self) -> None:
         self._layout(self.size.width)
@@ -156,13 +150,7 @@ class MarketWatchScreen(Screen[None]):
             return
         self.wide = wide
         self.columns = _columns(spark_width=16 if wide else 12, wide=wide)
-        table = self.table
-        table.clear(columns=True)
-        for column in self.columns:
-            justify = "left" if column.key in ("symbol", "spark") else "right"
-            table.add_column(
-                Text(column.label, justify=justify), width=column.width, key=column.key
-            )
+        self.table.set_columns(self.columns)
         self._rebuild()
 
     # -- data ------------------------------------------------------------------
@@ -178,69 +166,28 @@ class MarketWatchScreen(Screen[None]):
         if needle:
             order = [(p, r) for p, r in order if needle in r.tradingsymbol.upper()]
         if self.sort_key != "watchlist":
-            index = [c.key for c in self.columns].index(self.sort_key)
-            column = self.columns[index]
+            column = next(c for c in self.columns if c.key == self.sort_key)
             order.sort(key=lambda item: column.value(item[1]), reverse=self.sort_reverse)
         elif self.sort_reverse:
             order.reverse()
         return [row.instrument_token for _, row in order]
 
     def _rebuild(self) -> None:
-        """Redraw every row (after a layout, filter, sort or watchlist change)."""
-        if not self.columns:
-            return
-        table = self.table
-        cursor_key = self._cursor_token()
-        table.clear(columns=False)
-        self._values.clear()
-        self._shown = self._visible_tokens()
-        quotes = self.app.quotes
-        for token in self._shown:
-            row = quotes[token]
-            values = tuple(column.value(row) for column in self.columns)
-            self._values[token] = values
-            cells = [c.render(row, v) for c, v in zip(self.columns, values, strict=True)]
-            table.add_row(*cells, key=str(token))
-        if cursor_key is not None and cursor_key in self._shown:
-            table.move_cursor(row=self._shown.index(cursor_key), animate=False)
-
-    def _cursor_token(self) -> int | None:
-        table = self.table
-        if table.row_count == 0 or not self._shown:
-            return None
-        row = min(table.cursor_row, len(self._shown) - 1)
-        return self._shown[row]
+        """Recompute which rows show, in which order (layout, filter, sort or watchlist change)."""
+        if self.columns:
+            self.table.set_rows(self._visible_tokens(), self.app.quotes)
 
     def apply_quotes(self, rows: Sequence[QuoteRow], watchlist_changed: bool) -> None:
-        """Update only the cells whose values changed; rebuild when the row set changed."""
+        """Take new quotes; re-order only when the watchlist or the sorted column changed."""
         if not self.columns:
             return
-        if watchlist_changed or any(
-            r.instrument_token not in self._values for r in rows if self._wanted(r)
-        ):
+        table = self.table
+        shown = set(table.row_keys)
+        unseen = any(r.instrument_token not in shown and self._wanted(r) for r in rows)
+        if watchlist_changed or unseen or (rows and self.sort_key not in ("watchlist", "symbol")):
             self._rebuild()
             return
-        table = self.table
-        columns = self.columns
-        resort = False
-        sort_index = next((i for i, c in enumerate(columns) if c.key == self.sort_key), None)
-        for row in rows:
-            token = row.instrument_token
-            old = self._values.get(token)
-            if old is None:
-                continue
-            new = tuple(column.value(row) for column in columns)
-            if new == old:
-                continue
-            self._values[token] = new
-            row_key = str(token)
-            for index, column in enumerate(columns):
-                if new[index] != old[index] or column.key in ("ltp", "symbol"):
-                    table.update_cell(row_key, column.key, column.render(row, new[index]))
-            if sort_index is not None and new[sort_index] != old[sort_index]:
-                resort = True
-        if resort:
-            self._rebuild()
+        table.update_rows({row.instrument_token: row for row in rows})
 
     def _wanted(self, row: QuoteRow) -> bool:
         needle = self.filter_text.upper()
@@ -249,17 +196,11 @@ class MarketWatchScreen(Screen[None]):
 
     def selected_key(self) -> str | None:
         """``EXCHANGE:SYMBOL`` of the row under the cursor."""
-        token = self._cursor_token()
+        token = self.table.cursor_key
         row = self.app.quotes.get(token) if token is not None else None
         return f"{row.exchange}:{row.tradingsymbol}" if row else None
 
     # -- actions ---------------------------------------------------------------
-
-    def action_cursor_down(self) -> None:
-        self.table.action_cursor_down()
-
-    def action_cursor_up(self) -> None:
-        self.table.action_cursor_up()
 
     def action_filter(self) -> None:
         """Show the filter box."""
@@ -288,7 +229,7 @@ class MarketWatchScreen(Screen[None]):
     def action_cycle_sort(self) -> None:
         """Sort by the next column: watchlist order, symbol, LTP, change, change %, volume."""
         self.sort_key = SORTABLE[(SORTABLE.index(self.sort_key) + 1) % len(SORTABLE)]
-        self.sort_reverse = self.sort_key in ("ltp", "change", "change_pct", "volume")
+        self.sort_reverse = self.sort_key in DESCENDING_FIRST
         self._announce_sort()
 
     def action_reverse_sort(self) -> None:
@@ -308,12 +249,12 @@ class MarketWatchScreen(Screen[None]):
         label = "watchlist order" if self.sort_key == "watchlist" else self.sort_key
         self.notify(f"sorted by {label}, {direction}", timeout=2)
 
-    @on(DataTable.HeaderSelected)
-    def _header_clicked(self, event: DataTable.HeaderSelected) -> None:
-        key = str(event.column_key.value)
+    @on(QuoteTable.HeaderClicked)
+    def _header_clicked(self, event: QuoteTable.HeaderClicked) -> None:
+        key = event.column_key
         if key == "spark":
             return
-        reverse = not self.sort_reverse if key == self.sort_key else key != "symbol"
+        reverse = not self.sort_reverse if key == self.sort_key else key in DESCENDING_FIRST
         self.sort_by(key, reverse)
 
     def action_add_symbol(self) -> None:
@@ -342,5 +283,5 @@ class MarketWatchScreen(Screen[None]):
             yield SystemCommand(
                 f"Sort by {key.replace('_', ' ')}",
                 "Market watch",
-                lambda key=key: self.sort_by(key, key in ("ltp", "change", "change_pct", "volume")),
+                lambda key=key: self.sort_by(key, key in DESCENDING_FIRST),
             )

@@ -18,7 +18,7 @@ async def wait_until(pilot, condition, attempts: int = 100) -> None:
 
 def symbols(screen: MarketWatchScreen) -> list[str]:
     table = screen.table
-    return [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+    return [str(table.cells_at(i)[0]) for i in range(table.row_count)]
 
 
 def _rows_shown(app) -> int:
@@ -39,7 +39,7 @@ async def test_watchlist_rows_with_live_values(desk_app) -> None:
         screen = await loaded(pilot)
         assert symbols(screen)[:3] == ["RELIANCE", "HDFCBANK", "ICICIBANK"]
         assert "NIFTY BANK" in symbols(screen)
-        row = screen.table.get_row_at(0)
+        row = screen.table.cells_at(0)
         assert str(row[1]).replace(",", "").replace(".", "").isdigit()  # LTP
         assert len(row) == 12  # wide layout: every column
         header = pilot.app.screen.query_one("#desk-header")
@@ -50,7 +50,7 @@ async def test_watchlist_rows_with_live_values(desk_app) -> None:
 async def test_narrow_terminal_uses_compact_columns(desk_app) -> None:
     async with desk_app.run_test(size=(100, 30)) as pilot:
         screen = await loaded(pilot)
-        assert len(screen.table.get_row_at(0)) == 8
+        assert len(screen.table.cells_at(0)) == 8
 
 
 async def test_keyboard_navigation(desk_app) -> None:

@@ -4,24 +4,31 @@ Open with :meth:`TickStore.open`; feed :class:`TickWriter` from the engine's hot
 read with :class:`TickQueries`. See ``docs/tickstore.md``.
 """
 
-from engine.storage.component import TickStoreComponent
-from engine.storage.errors import TickStoreError, TickStoreLocked
-from engine.storage.queries import Bar, DayStats, Gap, StoredRange, TickQueries
-from engine.storage.settings import StorageSettings
-from engine.storage.store import TickStore
-from engine.storage.writer import TickWriter, WriterStats
+from importlib import import_module
+from typing import Any
 
-__all__ = [
-    "Bar",
-    "DayStats",
-    "Gap",
-    "StorageSettings",
-    "StoredRange",
-    "TickQueries",
-    "TickStore",
-    "TickStoreComponent",
-    "TickStoreError",
-    "TickStoreLocked",
-    "TickWriter",
-    "WriterStats",
-]
+# Imported on first use: the settings module is needed at start-up, the database
+# drivers are not, and they cost a few hundred milliseconds to import.
+_EXPORTS = {
+    "Bar": "queries",
+    "DayStats": "queries",
+    "Gap": "queries",
+    "StorageSettings": "settings",
+    "StoredRange": "queries",
+    "TickQueries": "queries",
+    "TickStore": "store",
+    "TickStoreComponent": "component",
+    "TickStoreError": "errors",
+    "TickStoreLocked": "errors",
+    "TickWriter": "writer",
+    "WriterStats": "writer",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"engine.storage.{module}"), name)

@@ -5,13 +5,17 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from engine.bus import MessageBus
 from engine.clock import Clock
 from engine.component import Component
-from engine.storage.queries import TickQueries
 from engine.storage.settings import StorageSettings
-from engine.storage.store import TickStore
-from engine.storage.writer import TickWriter, WriterStats
+
+if TYPE_CHECKING:  # the ClickHouse client is imported only when the store opens
+    from engine.storage.queries import TickQueries
+    from engine.storage.store import TickStore
+    from engine.storage.writer import TickWriter, WriterStats
 
 WATCH_INTERVAL_S = 1.0
 
@@ -45,6 +49,8 @@ class TickStoreComponent(Component):
 
     async def start(self) -> None:
         """Open the store (raises ``TickStoreError``/``TickStoreLocked``) and start writing."""
+        from engine.storage.store import TickStore
+
         self.store = await asyncio.to_thread(TickStore.open, self._settings, self._data_dir)
         self.writer = self.store.writer(self._clock)
         self.writer.start()
