@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import pty
@@ -149,10 +150,8 @@ def bench_startup(universe: int) -> None:
     for _ in range(100):
         if os.waitpid(pid, os.WNOHANG) != (0, 0):
             break
-        try:
+        with contextlib.suppress(OSError):
             os.read(fd, 65536)
-        except OSError:
-            pass
         time.sleep(0.05)
     else:
         subprocess.run(["kill", "-9", str(pid)], check=False)

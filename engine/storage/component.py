@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from engine.bus import MessageBus
