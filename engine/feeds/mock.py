@@ -30,7 +30,7 @@ BAD_DATA = "bad-data"
 class Silences:
     """When the bad-data scenario goes quiet, in clock seconds; an ``every`` of 0 turns one off.
 
-    The waits between silences are exponential with the given mean. The default
+    The waits between silences are uniform within ±50 % of the given mean. The default
     lengths outlast the quality monitor's default thresholds (an instrument is stale
     after 60 s, the feed gapped after 5 s), so each silence is caught.
     """
@@ -83,7 +83,7 @@ class BadData:
     def _wait(self, mean_s: float) -> float:
         if mean_s <= 0:
             return math.inf
-        return float(self._rng.exponential(mean_s)) * NS_PER_SECOND
+        return float(self._rng.uniform(0.5, 1.5)) * mean_s * NS_PER_SECOND
 
     def gapped(self, now_ns: int) -> bool:
         """Advance the silence schedules to ``now_ns``; ``True`` while the whole feed is silent."""
