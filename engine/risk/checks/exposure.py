@@ -1,0 +1,171 @@
+"""Checks on money: day loss, position and gross exposure limits, margin against funds.
+
+Orders that only reduce exposure pass all of these (cutting risk is never refused
+for lack of room); everything else is judged on the position it would leave.
+"""
+
+from __future__ import annotations
+
+from engine.orders.model import Product
+from engine.orders.validation import CASH_EXCHANGES
+from engine.risk.checks.base import RiskCheck
+from engine.risk.intent import OrderIntent, money
+from engine.risk.records import LimitUsage
+from engine.risk.settings import (
+    DailyLossConfig,
+    FundsConfig,
+    GrossExposureConfig,
+    PositionLimitConfig,
+)
+from engine.trading.context import TradingContext
+
+
+def instrument_exposures(ctx: TradingContext) -> dict[int, float]:
+    """Absolute position value per instrument at LTP (strategies and products netted)."""
+    nets: dict[int, list[float]] = {}
+    for position in ctx.positions():
+        entry = nets.setdefault(position.instrument_token, [0.0, position.ltp])
+        entry[0] += position.net_quantity
+    return {token: abs(net) * ltp for token, (net, ltp) in nets.items()}
+
+
+def _pending_same_side(intent: OrderIntent) -> int:
+    pending = 0
+    for order in intent.ctx.open_orders():
+        if (
+            order.instrument_token == intent.token
+            and order.side is intent.side
+            and order.client_order_id != intent.client_order_id
+        ):
+            pending += order.pending_quantity
+    return pending
+
+
+class DailyLossCheck(RiskCheck):
+    """Day loss ≥ hard limit: nothing passes; ≥ soft limit: only reducing orders."""
+
+    __slots__ = ("_hard", "_soft")
+    name = "daily_loss"
+
+    def __init__(self, config: DailyLossConfig) -> None:
+        super().__init__(config.enabled)
+        self._soft = config.soft_limit
+        self._hard = config.hard_limit
+
+    def check(self, intent: OrderIntent, now_ns: int) -> str | None:
+        loss = -intent.ctx.funds().net_pnl
+        if loss < self._soft:
+            return None
+        if loss >= self._hard:
+            return f"day loss {money(loss)} reached the hard limit {money(self._hard)}"
+        if intent.reduces():
+            return None
+        return f"day loss {money(loss)} reached the soft limit {money(self._soft)}; reducing orders only"
+
+    def usage(self, ctx: TradingContext, now_ns: int) -> list[LimitUsage]:
+        loss = max(-ctx.funds().net_pnl, 0.0)
+        return [
+            LimitUsage(self.name, "day loss (soft)", loss, self._soft, "₹"),
+            LimitUsage(self.name, "day loss (hard)", loss, self._hard, "₹"),
+        ]
+
+
+class PositionLimitCheck(RiskCheck):
+    """|position + resting same-side orders + this order| × price ≤ ``max_value``."""
+
+    __slots__ = ("_max",)
+    name = "position_limit"
+
+    def __init__(self, config: PositionLimitConfig) -> None:
+        super().__init__(config.enabled)
+        self._max = config.max_value
+
+    def check(self, intent: OrderIntent, now_ns: int) -> str | None:
+        if intent.reduces():
+            return None
+        price = intent.ltp() or intent.reference_price()
+        if price is None:
+            return "no price to value the position"
+        net = intent.ctx.net_position(intent.token)
+        after = net + intent.side.sign * (intent.open_quantity + _pending_same_side(intent))
+        value = abs(after) * price
+        if value <= self._max:
+            return None
+        where = intent.instrument.key if intent.instrument else f"token {intent.token}"
+        return f"position in {where} would be {money(value)} (limit {money(self._max)})"
+
+    def usage(self, ctx: TradingContext, now_ns: int) -> list[LimitUsage]:
+        largest = max(instrument_exposures(ctx).values(), default=0.0)
+        return [LimitUsage(self.name, "largest position", largest, self._max, "₹")]
+
+
+class GrossExposureCheck(RiskCheck):
+    """Σ |position value| after this order ≤ ``max_value``."""
+
+    __slots__ = ("_max",)
+    name = "gross_exposure"
+
+    def __init__(self, config: GrossExposureConfig) -> None:
+        super().__init__(config.enabled)
+        self._max = config.max_value
+
+    def check(self, intent: OrderIntent, now_ns: int) -> str | None:
+        if intent.reduces():
+            return None
+        price = intent.ltp() or intent.reference_price()
+        if price is None:
+            return "no price to value the exposure"
+        exposures = instrument_exposures(intent.ctx)
+        net = intent.ctx.net_position(intent.token)
+        after = abs(net + intent.side.sign * intent.open_quantity) * price
+        gross = sum(exposures.values()) - exposures.get(intent.token, 0.0) + after
+        if gross <= self._max:
+            return None
+        return f"gross exposure would be {money(gross)} (limit {money(self._max)})"
+
+    def usage(self, ctx: TradingContext, now_ns: int) -> list[LimitUsage]:
+        gross = sum(instrument_exposures(ctx).values())
+        return [LimitUsage(self.name, "gross exposure", gross, self._max, "₹")]
+
+
+class FundsCheck(RiskCheck):
+    """Estimated margin of the order ≤ available funds."""
+
+    __slots__ = ("_config",)
+    name = "funds"
+
+    def __init__(self, config: FundsConfig) -> None:
+        super().__init__(config.enabled)
+        self._config = config
+
+    def margin(self, intent: OrderIntent) -> float | None:
+        """A conservative margin estimate for the order, ₹ (``None`` without a price)."""
+        value = intent.value()
+        if value is None:
+            return None
+        c = self._config
+        instrument = intent.instrument
+        if instrument is not None and instrument.exchange in CASH_EXCHANGES:
+            return value if intent.product is Product.CNC else value * c.mis_margin_pct / 100
+        if intent.is_option:
+            if intent.side.sign > 0:
+                return value
+            strike = instrument.strike if instrument is not None else 0.0
+            return max(strike * intent.open_quantity * c.short_option_margin_pct / 100, value)
+        return value * c.futures_margin_pct / 100
+
+    def check(self, intent: OrderIntent, now_ns: int) -> str | None:
+        if intent.reduces():
+            return None
+        needed = self.margin(intent)
+        if needed is None:
+            return "no price to estimate the margin"
+        available = intent.ctx.funds().available
+        if needed <= available:
+            return None
+        return f"needs about {money(needed)} margin, {money(available)} available"
+
+    def usage(self, ctx: TradingContext, now_ns: int) -> list[LimitUsage]:
+        funds = ctx.funds()
+        total = funds.margin_used + max(funds.available, 0.0)
+        return [LimitUsage(self.name, "margin used", funds.margin_used, total, "₹")]
