@@ -4,49 +4,72 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from typing import Protocol, runtime_checkable
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.screen import Screen
 
+from alphapt_tui.navigation import SCREENS
 from engine.cache import QuoteRow
 from engine.client import EngineClient
+from engine.orders.model import Fill, Order
 from engine.settings import Settings
 from engine.snapshot import CommandResult, DeskSnapshot, EngineStatus
+from engine.trading.views import FundsView, PositionView
 from screens.help import HelpScreen
-from screens.market_watch import MarketWatchScreen
+
+
+@runtime_checkable
+class DeskView(Protocol):
+    """A screen that shows engine state: told after every applied snapshot."""
+
+    def on_desk_update(self, snapshot: DeskSnapshot, watchlist_changed: bool) -> None:
+        """Show what ``snapshot`` changed; the app's model already holds it."""
+        ...
 
 
 class DeskApp(App[None]):
     """The AlphaPT desk over one engine client (local thread or remote daemon)."""
 
     TITLE = "AlphaPT"
+    MODES = {name: screen for name, (_, _, screen) in SCREENS.items()}
     BINDINGS = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("ctrl+p", "command_palette", "Commands", show=False),
+        *(
+            Binding(key, f"switch_mode('{name}')", title, show=False)
+            for name, (key, title, _) in SCREENS.items()
+        ),
     ]
 
     status: reactive[EngineStatus | None] = reactive(None, always_update=True)
     """The engine's latest status, shown by every screen's header."""
     engine_error: reactive[str] = reactive("")
     """Why the engine cannot be reached, empty while it answers."""
+    funds: reactive[FundsView | None] = reactive(None)
+    """The account: free funds and the day's P&L, shown in the header."""
 
     def __init__(self, client: EngineClient, settings: Settings) -> None:
         super().__init__()
         self.client = client
         self.settings = settings
         self.version = 0
+        self.trading_version = -1
         self.quotes: dict[int, QuoteRow] = {}
         self.watchlist: tuple[str, ...] = ()
         self.watchlist_keys: frozenset[str] = frozenset()
         self.token_by_key: dict[str, int] = {}
         self.instrument_keys: tuple[str, ...] = ()
+        self.orders: tuple[Order, ...] = ()
+        self.fills: tuple[Fill, ...] = ()
+        self.positions: tuple[PositionView, ...] = ()
         self._pulling = False
 
     def on_mount(self) -> None:
-        self.push_screen(MarketWatchScreen())
+        self.switch_mode("watch")
         self.set_interval(1.0 / self.settings.ui.refresh_hz, self.refresh_from_engine)
         self.call_later(self.refresh_from_engine)
         self.run_worker(self._load_instruments(), exclusive=True, group="instruments")
@@ -73,7 +96,7 @@ class DeskApp(App[None]):
         self.client.report_frame(time.perf_counter() - started)
 
     def apply_snapshot(self, snapshot: DeskSnapshot) -> None:
-        """Fold a snapshot into the app's model and let the active screen show it."""
+        """Fold a snapshot into the app's model and let the screens show it."""
         self.version = snapshot.version
         for row in snapshot.quotes:
             self.quotes[row.instrument_token] = row
@@ -82,11 +105,20 @@ class DeskApp(App[None]):
         if watchlist_changed:
             self.watchlist = snapshot.watchlist
             self.watchlist_keys = frozenset(snapshot.watchlist)
+        if snapshot.orders is not None:
+            self.orders = snapshot.orders
+        if snapshot.fills is not None:
+            self.fills = snapshot.fills
+        if snapshot.positions is not None:
+            self.positions = snapshot.positions
+        if snapshot.funds is not None:
+            self.funds = snapshot.funds
+        self.trading_version = snapshot.trading_version
         self.status = snapshot.status
         # Screens under a modal (help, ticket) keep moving too.
         for screen in self.screen_stack:
-            if isinstance(screen, MarketWatchScreen):
-                screen.apply_quotes(snapshot.quotes, watchlist_changed)
+            if isinstance(screen, DeskView):
+                screen.on_desk_update(snapshot, watchlist_changed)
 
     async def send(self, command: object) -> CommandResult:
         """Send a command to the engine and show its result as a notification."""
@@ -106,6 +138,10 @@ class DeskApp(App[None]):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         yield SystemCommand("Help", "Show the keys of this screen", self.action_help)
+        for name, (key, title, _) in SCREENS.items():
+            yield SystemCommand(
+                f"Go to {title}", f"Screen (key {key})", lambda name=name: self.switch_mode(name)
+            )
         commands = getattr(screen, "desk_commands", None)
         if commands is not None:
             yield from commands()

@@ -9,6 +9,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Label, Static
 
 GLOBAL_KEYS = (
+    ("1 2 3 4", "market watch · orders · positions · trades"),
     ("?", "this help"),
     ("ctrl+p", "command palette: screens and actions"),
     ("q", "quit the desk (the engine stops cleanly)"),

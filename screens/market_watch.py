@@ -16,8 +16,10 @@ from alphapt_tui import formatting as fmt
 from alphapt_tui.widgets.header import DeskHeader
 from alphapt_tui.widgets.quote_table import Column, QuoteTable
 from engine.cache import QuoteRow
-from engine.snapshot import AddToWatchlist, RemoveFromWatchlist
+from engine.orders.model import Side
+from engine.snapshot import AddToWatchlist, DeskSnapshot, RemoveFromWatchlist
 from screens.add_symbol import AddSymbolScreen
+from screens.order_ticket import OrderTicketScreen, TicketInstrument
 
 UP, DOWN, FLAT = "green", "red", "grey50"
 WIDE_LAYOUT_MIN_WIDTH = 150
@@ -70,12 +72,8 @@ def _columns(spark_width: int, wide: bool) -> list[Column]:
     ]
     if wide:
         columns += [
-            Column(
-                "bid_qty", "BidQty", 8, lambda r: r.bid_qty, lambda r: fmt.quantity(r.bid_qty)
-            ),
-            Column(
-                "ask_qty", "AskQty", 8, lambda r: r.ask_qty, lambda r: fmt.quantity(r.ask_qty)
-            ),
+            Column("bid_qty", "BidQty", 8, lambda r: r.bid_qty, lambda r: fmt.quantity(r.bid_qty)),
+            Column("ask_qty", "AskQty", 8, lambda r: r.ask_qty, lambda r: fmt.quantity(r.ask_qty)),
         ]
     columns.append(
         Column("volume", "Volume", 10, lambda r: r.volume, lambda r: fmt.quantity(r.volume))
@@ -107,6 +105,8 @@ class MarketWatchScreen(Screen[None]):
 
     CSS_PATH = "market_watch.tcss"
     BINDINGS = [
+        Binding("b", "ticket('BUY')", "Buy"),
+        Binding("s", "ticket('SELL')", "Sell"),
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("a", "add_symbol", "Add"),
         Binding("d,delete", "remove_symbol", "Remove"),
@@ -177,6 +177,10 @@ class MarketWatchScreen(Screen[None]):
         if self.columns:
             self.table.set_rows(self._visible_tokens(), self.app.quotes)
 
+    def on_desk_update(self, snapshot: DeskSnapshot, watchlist_changed: bool) -> None:
+        """Take the snapshot's quotes."""
+        self.apply_quotes(snapshot.quotes, watchlist_changed)
+
     def apply_quotes(self, rows: Sequence[QuoteRow], watchlist_changed: bool) -> None:
         """Take new quotes; re-order only when the watchlist or the sorted column changed."""
         if not self.columns:
@@ -201,6 +205,16 @@ class MarketWatchScreen(Screen[None]):
         return f"{row.exchange}:{row.tradingsymbol}" if row else None
 
     # -- actions ---------------------------------------------------------------
+
+    def action_ticket(self, side: str) -> None:
+        """Open the order ticket on the selected instrument, prefilled with its LTP."""
+        token = self.table.cursor_key
+        row = self.app.quotes.get(token) if token is not None else None
+        if row is None:
+            self.notify("select an instrument first", severity="warning")
+            return
+        instrument = TicketInstrument(token, row.exchange, row.tradingsymbol, row.ltp)
+        self.app.push_screen(OrderTicketScreen(instrument, Side(side)))
 
     def action_filter(self) -> None:
         """Show the filter box."""

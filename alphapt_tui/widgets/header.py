@@ -5,8 +5,10 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+from alphapt_tui import formatting as fmt
 from engine.clock import ns_to_ist
 from engine.snapshot import EngineStatus
+from engine.trading.views import FundsView
 
 HEALTH_STYLE = {
     "running": "bold green",
@@ -37,12 +39,20 @@ class DeskHeader(Static):
     def on_mount(self) -> None:
         self.watch(self.app, "status", self.show_status)
         self.watch(self.app, "engine_error", lambda _: self.show_status(self.app.status))
+        self.watch(self.app, "funds", lambda _: self.show_status(self.app.status))
 
     def show_status(self, status: EngineStatus | None) -> None:
         """Render the header line from the engine status."""
-        self.update(self.render_status(status, getattr(self.app, "engine_error", "")))
+        app = self.app
+        self.update(
+            self.render_status(
+                status, getattr(app, "engine_error", ""), getattr(app, "funds", None)
+            )
+        )
 
-    def render_status(self, status: EngineStatus | None, engine_error: str = "") -> Text:
+    def render_status(
+        self, status: EngineStatus | None, engine_error: str = "", funds: FundsView | None = None
+    ) -> Text:
         """The header line as styled text."""
         line = Text(" AlphaPT ", style="bold")
         if self.screen_title:
@@ -69,6 +79,18 @@ class DeskHeader(Static):
                 (status.health, HEALTH_STYLE.get(status.health, "")),
             )
         )
+        if funds is not None:
+            pnl = funds.net_pnl
+            pnl_style = "bold green" if pnl > 0 else "bold red" if pnl < 0 else ""
+            line.append_text(
+                Text.assemble(
+                    separator,
+                    ("funds ", "dim"),
+                    (f"₹{fmt.price(funds.available) if funds.available else '0.00'}", ""),
+                    ("  day P&L ", "dim"),
+                    (fmt.signed(pnl), pnl_style),
+                )
+            )
         if engine_error:
             line.append_text(Text.assemble(separator, (engine_error, "bold white on red")))
         return line

@@ -1,0 +1,18 @@
+"""The desk's screens and the number keys that switch between them."""
+
+from __future__ import annotations
+
+from textual.screen import Screen
+
+from screens.market_watch import MarketWatchScreen
+from screens.orders import OrdersScreen
+from screens.positions import PositionsScreen
+from screens.trades import TradesScreen
+
+SCREENS: dict[str, tuple[str, str, type[Screen]]] = {
+    "watch": ("1", "Market watch", MarketWatchScreen),
+    "orders": ("2", "Orders", OrdersScreen),
+    "positions": ("3", "Positions", PositionsScreen),
+    "trades": ("4", "Trades", TradesScreen),
+}
+"""Mode name → (key, title, screen class). Each screen is a Textual mode with its own stack."""
