@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 from typing import Protocol
 
+from engine.orders.commands import SubmitOrder
 from engine.runner import EngineThread
 from engine.snapshot import CommandResult, DeskSnapshot, HealthReport
+from engine.trading.views import OrderEstimate
 
 
 class EngineClient(Protocol):
@@ -26,6 +28,10 @@ class EngineClient(Protocol):
 
     async def instruments(self) -> tuple[str, ...]:
         """Every instrument key the engine knows (``NSE:RELIANCE``), for symbol search."""
+        ...
+
+    async def estimate(self, command: SubmitOrder) -> OrderEstimate:
+        """Value, charges, margin and every problem of an order being typed in the ticket."""
         ...
 
     def report_frame(self, apply_seconds: float) -> None:
@@ -54,6 +60,10 @@ class LocalEngineClient:
 
     async def instruments(self) -> tuple[str, ...]:
         future = self.engine.call(self.engine.kernel.instrument_keys)
+        return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
+
+    async def estimate(self, command: SubmitOrder) -> OrderEstimate:
+        future = self.engine.call(lambda: self.engine.kernel.estimate(command))
         return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
 
     def report_frame(self, apply_seconds: float) -> None:

@@ -23,6 +23,7 @@ from engine.health import HealthRegistry, HealthState
 from engine.metrics import EngineMetrics
 from engine.model import Tick
 from engine.observability import DeskCollector
+from engine.orders.commands import CancelAllOrders, CancelOrder, ModifyOrder, SubmitOrder
 from engine.quality import QualityMonitor
 from engine.settings import Settings
 from engine.snapshot import (
@@ -35,6 +36,8 @@ from engine.snapshot import (
     RemoveFromWatchlist,
 )
 from engine.storage.component import TickStoreComponent
+from engine.trading.service import TradingService
+from engine.trading.views import OrderEstimate
 from engine.watchlist import Watchlist, WatchlistError
 
 log = structlog.get_logger("engine.kernel")
@@ -65,7 +68,9 @@ class Kernel:
             self.clock,
             on_breach=self._on_quality_breach,
         )
+        self.trading = TradingService(settings, self.clock, self.bus, self.cache, self.raise_alert)
         self.bus.add_hot_path(self._on_ticks)
+        self.bus.add_hot_path(self.trading.on_ticks)
         self.components: list[Component] = []
         self.storage: TickStoreComponent | None = None
         if settings.storage.enabled:
@@ -77,6 +82,7 @@ class Kernel:
                 close_timeout_s=settings.shutdown_timeout_s,
             )
             self.components.append(self.storage)
+        self.components.append(self.trading)
         self.components.append(self.feed)
         self.started = asyncio.Event()
         self.started_ns = self.clock.now_ns()
@@ -202,8 +208,14 @@ class Kernel:
             ticks_dropped=drops,
         )
 
-    def snapshot(self, since: int) -> DeskSnapshot:
-        """What changed after version ``since`` for the watchlist, plus status."""
+    def snapshot(self, since: int, trading_since: int | None = None) -> DeskSnapshot:
+        """What changed after version ``since`` for the watchlist, plus status and trading.
+
+        Positions and funds come when the trading version moved past
+        ``trading_since``; orders and fills only when an order or fill changed since
+        then (marking to market alone leaves them ``None``: unchanged). With
+        ``since == 0`` or no ``trading_since`` everything is sent.
+        """
         started = self.clock.monotonic()
         tokens = [
             instrument.instrument_token
@@ -212,12 +224,21 @@ class Kernel:
         ]
         version = self.cache.version
         quotes = tuple(self.cache.quotes_since(since, tokens))
+        trading = self.trading
+        seen = 0 if since == 0 or trading_since is None else trading_since
+        moved = trading.version > seen or seen == 0
+        orders_moved = trading.orders_version > seen or seen == 0
         snapshot = DeskSnapshot(
             version=version,
             since=since,
             status=self.status(),
             watchlist=self.watchlist.keys,
             quotes=quotes,
+            trading_version=trading.version,
+            orders=trading.orders() if orders_moved else None,
+            fills=trading.fills() if orders_moved else None,
+            positions=trading.positions() if moved else None,
+            funds=trading.funds() if moved else None,
         )
         self.metrics.snapshot_build.observe(self.clock.monotonic() - started)
         return snapshot
@@ -242,6 +263,14 @@ class Kernel:
                 except WatchlistError as exc:
                     return CommandResult(False, str(exc))
                 return CommandResult(True, f"removed {key}")
+            case SubmitOrder():
+                return await self.trading.submit(command)
+            case ModifyOrder():
+                return await self.trading.modify(command)
+            case CancelOrder():
+                return await self.trading.cancel(command)
+            case CancelAllOrders():
+                return await self.trading.cancel_all(command)
         return CommandResult(False, f"unsupported command: {type(command).__name__}")
 
     def health_report(self) -> HealthReport:
@@ -259,9 +288,16 @@ class Kernel:
             storage_lag_s=stats.lag_s if stats is not None else None,
             storage_pending=stats.pending if stats is not None else 0,
             storage_dropped=stats.dropped if stats is not None else 0,
-            connections=(("feed", self.feed.state),),
+            connections=(
+                ("feed", self.feed.state),
+                ("ledger", "up" if self.trading.ledger_up else "down"),
+            ),
             quality=self.quality.snapshot(),
         )
+
+    def estimate(self, command: SubmitOrder) -> OrderEstimate:
+        """What the order ticket shows as the trader types: value, charges, margin, problems."""
+        return self.trading.estimate(command)
 
     def instrument_keys(self) -> tuple[str, ...]:
         """Every known instrument key, for symbol search."""

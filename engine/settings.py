@@ -22,6 +22,7 @@ from pydantic_settings import (
 from engine.ledger.settings import LedgerSettings
 from engine.quality.settings import QualitySettings
 from engine.storage.settings import StorageSettings
+from engine.trading.settings import PaperSettings
 
 
 class Section(BaseModel):
@@ -63,6 +64,8 @@ class UiSettings(Section):
     """LTP samples kept per instrument for the market-watch sparkline."""
     sparkline_interval_s: float = Field(default=1.0, gt=0, le=60)
     """Seconds between sparkline samples."""
+    confirm_above: float = Field(default=200_000.0, ge=0)
+    """Order value in rupees above which the ticket asks for confirmation before sending."""
 
 
 class MetricsSettings(Section):
@@ -126,6 +129,8 @@ class Settings(BaseSettings):
     """Tick store: embedded chDB or a ClickHouse server."""
     quality: QualitySettings = QualitySettings()
     """Data quality checks on the tick path."""
+    paper: PaperSettings = PaperSettings()
+    """Paper trading: capital, fill latency and slippage, margins, MIS square-off."""
     shutdown_timeout_s: float = Field(default=2.0, gt=0, le=60)
     """Bound on draining queues and stopping components at shutdown."""
 

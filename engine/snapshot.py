@@ -91,3 +91,5 @@ class CommandResult(msgspec.Struct, frozen=True):
 
     ok: bool
     message: str = ""
+    client_order_id: str | None = None
+    """The order a trading command placed or acted on, when there is one."""

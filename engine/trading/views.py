@@ -21,6 +21,14 @@ class PositionView(msgspec.Struct, frozen=True):
     charges: float
     buy_quantity: int = 0
     sell_quantity: int = 0
+    buy_value: float = 0.0
+    """Rupees bought over the position's life."""
+    sell_value: float = 0.0
+    """Rupees sold over the position's life."""
+    day_pnl: float = 0.0
+    """Today's P&L: today's trades, plus the overnight quantity marked from previous close."""
+    overnight_quantity: int = 0
+    """Net quantity carried in from earlier days."""
 
     @property
     def pnl(self) -> float:
