@@ -64,8 +64,6 @@ class UiSettings(Section):
     """LTP samples kept per instrument for the market-watch sparkline."""
     sparkline_interval_s: float = Field(default=1.0, gt=0, le=60)
     """Seconds between sparkline samples."""
-    confirm_above: float = Field(default=200_000.0, ge=0)
-    """Order value in rupees above which the ticket asks for confirmation before sending."""
 
 
 class MetricsSettings(Section):
