@@ -1,0 +1,129 @@
+"""One strategy's own orders and positions, from its order events and fills.
+
+Positions use the average-cost method: adding to a position moves the average
+price, reducing it realizes ``(price - average) × quantity`` and a flip opens the
+remainder at the fill price. Orders the strategy sent but the trading service has
+not yet reported are *in flight* and count as open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import msgspec
+
+from engine.orders.book import OrderBook
+from engine.orders.commands import SubmitOrder
+from engine.orders.events import OrderEvent
+from engine.orders.model import Fill, Order
+from engine.orders.state import InvalidTransition
+
+
+class Position(msgspec.Struct):
+    """Net quantity, average price and realized P&L of one instrument."""
+
+    instrument_token: int
+    tradingsymbol: str
+    net_qty: int = 0
+    avg_price: float = 0.0
+    realized: float = 0.0
+
+    def unrealized(self, ltp: float | None) -> float:
+        """Mark-to-market at ``ltp`` (0 without a price)."""
+        if ltp is None or not self.net_qty:
+            return 0.0
+        return (ltp - self.avg_price) * self.net_qty
+
+
+class StrategyBook:
+    """Orders, in-flight submissions and positions of one strategy."""
+
+    def __init__(self) -> None:
+        self.orders = OrderBook()
+        self.in_flight: dict[str, SubmitOrder] = {}
+        self.working: dict[str, Order] = {}
+        self.positions: dict[int, Position] = {}
+        self.submitted = 0
+        self.rejected = 0
+        self._trades: set[tuple[str, str]] = set()
+
+    def sent(self, cmd: SubmitOrder) -> None:
+        """Record a submission before the gateway answers."""
+        self.submitted += 1
+        if cmd.client_order_id:
+            self.in_flight[cmd.client_order_id] = cmd
+
+    def refused(self, client_order_id: str | None) -> None:
+        """The gateway refused a submission: it will never become an order."""
+        self.rejected += 1
+        if client_order_id:
+            self.in_flight.pop(client_order_id, None)
+
+    def apply_event(self, event: OrderEvent) -> Order | None:
+        """Apply an order event; late or unknown events are ignored (returns ``None``)."""
+        self.in_flight.pop(event.client_order_id, None)
+        try:
+            order = self.orders.apply(event)
+        except InvalidTransition:
+            return None
+        if order is not None:
+            if order.is_closed:
+                self.working.pop(order.client_order_id, None)
+            else:
+                self.working[order.client_order_id] = order
+        return order
+
+    def apply_fill(self, fill: Fill) -> bool:
+        """Fold a fill into the position; ``False`` for a trade already applied."""
+        key = (fill.client_order_id, fill.trade_id)
+        if key in self._trades:
+            return False
+        self._trades.add(key)
+        pos = self.positions.get(fill.instrument_token)
+        if pos is None:
+            pos = self.positions[fill.instrument_token] = Position(
+                fill.instrument_token, fill.tradingsymbol
+            )
+        qty = fill.signed_quantity
+        net = pos.net_qty
+        if net == 0 or (net > 0) == (qty > 0):
+            pos.avg_price = (pos.avg_price * net + fill.price * qty) / (net + qty)
+            pos.net_qty = net + qty
+            return True
+        closed = min(abs(qty), abs(net))
+        pos.realized += (fill.price - pos.avg_price) * closed * (1 if net > 0 else -1)
+        pos.net_qty = net + qty
+        if pos.net_qty == 0:
+            pos.avg_price = 0.0
+        elif (pos.net_qty > 0) != (net > 0):
+            pos.avg_price = fill.price
+        return True
+
+    def net(self, token: int) -> int:
+        """Signed net quantity held in ``token``."""
+        pos = self.positions.get(token)
+        return pos.net_qty if pos is not None else 0
+
+    def open_orders(self, token: int | None = None) -> list[Order | SubmitOrder]:
+        """Orders not yet closed, then submissions not yet reported, optionally for one instrument."""
+        found: list[Order | SubmitOrder] = [
+            o for o in self.working.values() if token is None or o.instrument_token == token
+        ]
+        found += [
+            c for c in self.in_flight.values() if token is None or c.instrument_token == token
+        ]
+        return found
+
+    def pending_qty(self, token: int) -> int:
+        """Signed quantity still to fill on open orders and in-flight submissions of ``token``."""
+        total = 0
+        for order in self.open_orders(token):
+            remaining = order.quantity - getattr(order, "filled_quantity", 0)
+            total += order.side.sign * remaining
+        return total
+
+    def pnl(self, ltp: Mapping[int, float]) -> tuple[float, float]:
+        """``(realized, unrealized)`` over every instrument, marked at ``ltp``."""
+        realized = sum(p.realized for p in self.positions.values())
+        unrealized = sum(p.unrealized(ltp.get(t)) for t, p in self.positions.items())
+        return realized, unrealized

@@ -1,0 +1,80 @@
+"""Per-strategy callback latency: a cheap in-process histogram exported to Prometheus.
+
+``prometheus_client.Histogram.observe`` costs about 1 µs (a lock and a bucket
+scan); at hundreds of thousands of callbacks a second that alone would eat the
+tick budget. :class:`LatencyStats` counts into fixed buckets with ``bisect``
+(~0.15 µs) and :class:`StrategyLatencyCollector` exposes them as the histogram
+``alphapt_strategy_tick_seconds{strategy}`` when Prometheus scrapes.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+
+from prometheus_client.core import HistogramMetricFamily
+from prometheus_client.registry import Collector
+
+BUCKETS = (1e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 5e-2, 0.1)
+"""Upper bounds in seconds; one more bucket holds everything slower."""
+RECENT = 2048
+
+
+class LatencyStats:
+    """Bucket counts, sum and the most recent samples of one strategy's callbacks."""
+
+    __slots__ = ("count", "counts", "recent", "total")
+
+    def __init__(self) -> None:
+        self.counts = [0] * (len(BUCKETS) + 1)
+        self.count = 0
+        self.total = 0.0
+        self.recent: deque[float] = deque(maxlen=RECENT)
+
+    def observe(self, seconds: float) -> None:
+        """Record one callback's duration."""
+        self.counts[bisect_left(BUCKETS, seconds)] += 1
+        self.count += 1
+        self.total += seconds
+        self.recent.append(seconds)
+
+    def p99(self) -> float | None:
+        """The 99th percentile of the recent samples, or ``None`` before any."""
+        if not self.recent:
+            return None
+        ordered = sorted(self.recent)
+        return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+
+
+class StrategyLatencyCollector(Collector):
+    """Exports every strategy's :class:`LatencyStats` as one labelled histogram."""
+
+    def __init__(self, source: Callable[[], Iterable[tuple[str, LatencyStats]]]) -> None:
+        self._source = source
+
+    def collect(self) -> Iterator[HistogramMetricFamily]:
+        family = HistogramMetricFamily(
+            "alphapt_strategy_tick_seconds",
+            "Time a strategy spends in one market-data callback (on_tick or on_bar).",
+            labels=["strategy"],
+        )
+        for name, stats in self._source():
+            cumulative = 0
+            buckets = []
+            for bound, count in zip((*BUCKETS, float("inf")), list(stats.counts), strict=True):
+                cumulative += count
+                buckets.append((_bound(bound), cumulative))
+            family.add_metric([name], buckets, stats.total)
+        yield family
+
+    def describe(self) -> Iterator[HistogramMetricFamily]:
+        yield HistogramMetricFamily(
+            "alphapt_strategy_tick_seconds",
+            "Time a strategy spends in one market-data callback (on_tick or on_bar).",
+            labels=["strategy"],
+        )
+
+
+def _bound(value: float) -> str:
+    return "+Inf" if value == float("inf") else repr(value)
