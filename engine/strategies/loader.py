@@ -111,13 +111,13 @@ def one_line(exc: BaseException) -> str:
 def describe_params_error(exc: ValidationError) -> str:
     """The first bad parameter, what is allowed and what was given, on one line."""
     error = exc.errors()[0]
-    key = ".".join(str(part) for part in error["loc"]) or "params"
+    key = ".".join(["params", *(str(part) for part in error["loc"])])
     message = "unknown parameter" if error["type"] == "extra_forbidden" else error["msg"]
     given = error.get("input")
     given_text = "" if isinstance(given, dict) or given is None else f" (got {given!r})"
     more = len(exc.errors()) - 1
     tail = f"; and {more} more" if more > 0 else ""
-    return f"params.{key}: {message}{given_text}{tail}"
+    return f"{key}: {message}{given_text}{tail}"
 
 
 def validate_params(cls: type[Strategy], params: dict) -> StrategyParams | str:
