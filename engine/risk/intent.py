@@ -8,10 +8,13 @@ the order reduces exposure) are computed once, on first use.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from engine.model import Instrument
 from engine.orders.commands import ModifyOrder, SubmitOrder
 from engine.orders.model import Order, OrderType, Product, Side, Variety
 from engine.trading.context import TradingContext
+from engine.trading.views import FundsView
 
 _UNSET = object()
 
@@ -25,7 +28,10 @@ class OrderIntent:
     """The order a command asks for, with lazily computed market and exposure facts."""
 
     __slots__ = (
+        "_funds",
         "_ltp",
+        "_open",
+        "_pending",
         "_reduces",
         "client_order_id",
         "cmd",
@@ -54,6 +60,9 @@ class OrderIntent:
         self.kill_switch = False
         self._ltp: object = _UNSET
         self._reduces: bool | None = None
+        self._open: Sequence[Order] | None = None
+        self._pending = -1
+        self._funds: FundsView | None = None
         if order is None:
             assert isinstance(cmd, SubmitOrder)
             self.client_order_id = cmd.client_order_id
@@ -120,6 +129,33 @@ class OrderIntent:
         price = self.reference_price()
         return None if price is None else price * self.open_quantity
 
+    def funds(self) -> FundsView:
+        """The account's funds (asked of the context once)."""
+        if self._funds is None:
+            self._funds = self.ctx.funds()
+        return self._funds
+
+    def open_orders(self) -> Sequence[Order]:
+        """Every open order (asked of the context once)."""
+        if self._open is None:
+            self._open = self.ctx.open_orders()
+        return self._open
+
+    def pending_same_side(self) -> int:
+        """Unfilled quantity of our other open orders on this instrument and side."""
+        if self._pending < 0:
+            token, side, own = self.token, self.side, self.client_order_id
+            pending = 0
+            for order in self.open_orders():
+                if (
+                    order.instrument_token == token
+                    and order.side is side
+                    and order.client_order_id != own
+                ):
+                    pending += order.quantity - order.filled_quantity
+            self._pending = pending
+        return self._pending
+
     def reduces(self) -> bool:
         """Whether the order, with our other resting orders on its side, only shrinks |position|.
 
@@ -134,14 +170,7 @@ class OrderIntent:
         net = self.ctx.net_position(self.token)
         if net == 0 or (net > 0) == (self.side is Side.BUY):
             return False
-        pending = 0
-        for order in self.ctx.open_orders():
-            if (
-                order.instrument_token == self.token
-                and order.side is self.side
-                and order.client_order_id != self.client_order_id
-            ):
-                pending += order.pending_quantity
+        pending = self.pending_same_side()
         return self.open_quantity + pending <= abs(net)
 
     def summary(self) -> str:

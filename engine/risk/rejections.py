@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter
 
@@ -35,6 +36,7 @@ class RejectionLog:
             ["check"],
             registry=registry if registry is not None else CollectorRegistry(),
         )
+        self._children: dict[str, Any] = {}
         self._alert = alert
         self._interval_ns = int(alert_interval_s * NS_PER_SECOND)
         self._last_alert: dict[tuple[str, str], int] = {}
@@ -53,7 +55,10 @@ class RejectionLog:
         reason = f"rejected by {check}: {detail}"
         self.recent.append(RiskRejection(now_ns, check, summary, reason, strategy))
         self.total += 1
-        self.counter.labels(check).inc()
+        child = self._children.get(check)
+        if child is None:
+            child = self._children[check] = self.counter.labels(check)
+        child.inc()
         key = (check, strategy)
         last = self._last_alert.get(key)
         if critical or last is None or now_ns - last >= self._interval_ns:

@@ -22,23 +22,13 @@ from engine.trading.context import TradingContext
 
 def instrument_exposures(ctx: TradingContext) -> dict[int, float]:
     """Absolute position value per instrument at LTP (strategies and products netted)."""
-    nets: dict[int, list[float]] = {}
+    nets: dict[int, int] = {}
+    ltps: dict[int, float] = {}
     for position in ctx.positions():
-        entry = nets.setdefault(position.instrument_token, [0.0, position.ltp])
-        entry[0] += position.net_quantity
-    return {token: abs(net) * ltp for token, (net, ltp) in nets.items()}
-
-
-def _pending_same_side(intent: OrderIntent) -> int:
-    pending = 0
-    for order in intent.ctx.open_orders():
-        if (
-            order.instrument_token == intent.token
-            and order.side is intent.side
-            and order.client_order_id != intent.client_order_id
-        ):
-            pending += order.pending_quantity
-    return pending
+        token = position.instrument_token
+        nets[token] = nets.get(token, 0) + position.net_quantity
+        ltps[token] = position.ltp
+    return {token: abs(net) * ltps[token] for token, net in nets.items()}
 
 
 class DailyLossCheck(RiskCheck):
@@ -53,7 +43,7 @@ class DailyLossCheck(RiskCheck):
         self._hard = config.hard_limit
 
     def check(self, intent: OrderIntent, now_ns: int) -> str | None:
-        loss = -intent.ctx.funds().net_pnl
+        loss = -intent.funds().net_pnl
         if loss < self._soft:
             return None
         if loss >= self._hard:
@@ -87,7 +77,7 @@ class PositionLimitCheck(RiskCheck):
         if price is None:
             return "no price to value the position"
         net = intent.ctx.net_position(intent.token)
-        after = net + intent.side.sign * (intent.open_quantity + _pending_same_side(intent))
+        after = net + intent.side.sign * (intent.open_quantity + intent.pending_same_side())
         value = abs(after) * price
         if value <= self._max:
             return None
@@ -115,10 +105,13 @@ class GrossExposureCheck(RiskCheck):
         price = intent.ltp() or intent.reference_price()
         if price is None:
             return "no price to value the exposure"
-        exposures = instrument_exposures(intent.ctx)
-        net = intent.ctx.net_position(intent.token)
-        after = abs(net + intent.side.sign * intent.open_quantity) * price
-        gross = sum(exposures.values()) - exposures.get(intent.token, 0.0) + after
+        token = intent.token
+        gross = 0.0
+        for position in intent.ctx.positions():
+            if position.instrument_token != token:
+                gross += abs(position.net_quantity) * position.ltp
+        net = intent.ctx.net_position(token)
+        gross += abs(net + intent.side.sign * intent.open_quantity) * price
         if gross <= self._max:
             return None
         return f"gross exposure would be {money(gross)} (limit {money(self._max)})"
@@ -160,7 +153,7 @@ class FundsCheck(RiskCheck):
         needed = self.margin(intent)
         if needed is None:
             return "no price to estimate the margin"
-        available = intent.ctx.funds().available
+        available = intent.funds().available
         if needed <= available:
             return None
         return f"needs about {money(needed)} margin, {money(available)} available"

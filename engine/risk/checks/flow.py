@@ -127,7 +127,7 @@ class OpenOrdersCheck(RiskCheck):
     def check(self, intent: OrderIntent, now_ns: int) -> str | None:
         if intent.is_modify:
             return None
-        count = len(intent.ctx.open_orders())
+        count = len(intent.open_orders())
         if count < self._max:
             return None
         return f"{count} orders are open (limit {self._max})"
@@ -149,7 +149,7 @@ class SelfTradeCheck(RiskCheck):
         token, side, own = intent.token, intent.side, intent.client_order_id
         marketable = intent.order_type is OrderType.MARKET or intent.order_type is OrderType.SLM
         price = intent.price
-        for order in intent.ctx.open_orders():
+        for order in intent.open_orders():
             if (
                 order.instrument_token != token
                 or order.side is side

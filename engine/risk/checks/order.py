@@ -67,18 +67,22 @@ class InstrumentCheck(RiskCheck):
 class PermissionsCheck(RiskCheck):
     """The strategy may use this order type and product."""
 
-    __slots__ = ("_config",)
+    __slots__ = ("_default", "_strategies")
     name = "permissions"
 
     def __init__(self, config: PermissionsConfig) -> None:
         super().__init__(config.enabled)
-        self._config = config
+        self._default = (frozenset(config.default.order_types), frozenset(config.default.products))
+        self._strategies = {
+            name: (frozenset(p.order_types), frozenset(p.products))
+            for name, p in config.strategies.items()
+        }
 
     def check(self, intent: OrderIntent, now_ns: int) -> str | None:
-        allowed = self._config.strategies.get(intent.strategy_id, self._config.default)
-        if intent.order_type.value not in allowed.order_types:
+        order_types, products = self._strategies.get(intent.strategy_id, self._default)
+        if intent.order_type not in order_types:
             return f"strategy {intent.strategy_id} may not send {intent.order_type.value} orders"
-        if intent.product.value not in allowed.products:
+        if intent.product not in products:
             return f"strategy {intent.strategy_id} may not use product {intent.product.value}"
         return None
 
