@@ -31,6 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "migrate", help="bring the ledger database up to the latest schema (PostgreSQL needs this)"
     )
+    attach = commands.add_parser("attach", help="open the desk on a running daemon through NATS")
+    attach.add_argument("--nats", metavar="URL", help="NATS server URL (default: nats.url)")
     return parser
 
 
@@ -73,6 +75,13 @@ def main(argv: list[str] | None = None) -> int:
         return fail(str(exc))
     if args.command == "migrate":
         return run_migrate(settings)
+    if args.command == "attach":
+        from alphapt_tui.attach import attach_url, run_attach
+
+        url = attach_url(settings, args.nats)
+        if url is None:
+            return fail("attach needs a NATS server: --nats URL or ALPHAPT_NATS__URL")
+        return run_attach(settings, url)
     if args.no_ui:
         from alphapt_tui.daemon import run_daemon
 

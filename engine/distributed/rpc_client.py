@@ -1,0 +1,138 @@
+"""``NatsEngineClient``: the desk's :class:`~engine.client.EngineClient` over NATS request/reply.
+
+It connects on first use, reconnects forever in the background, and never queues a
+request while disconnected: a request then fails at once with
+:class:`EngineUnreachable`, as does a timeout or an undecodable answer, and the desk's
+header says "engine unreachable".
+"""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import suppress
+from typing import TypeVar
+
+import msgspec
+import nats.errors
+from nats.aio.client import Client
+
+from engine.distributed import rpc
+from engine.orders.commands import SubmitOrder
+from engine.snapshot import CommandResult, DeskSnapshot, HealthReport
+from engine.trading.views import OrderEstimate
+
+T = TypeVar("T")
+
+
+class EngineUnreachable(ConnectionError):
+    """The daemon did not answer: NATS down, no daemon listening, or a timeout."""
+
+
+class NatsEngineClient:
+    """Drives a daemon over NATS; one instance per attached desk."""
+
+    def __init__(
+        self,
+        url: str,
+        subject_prefix: str = "alphapt",
+        timeout: float = 2.0,
+        connect_timeout: float = 2.0,
+        reconnect_wait_s: float = 0.5,
+    ) -> None:
+        self.url = url
+        self.subject_prefix = subject_prefix
+        self.timeout = timeout
+        self.connect_timeout = connect_timeout
+        self.reconnect_wait_s = reconnect_wait_s
+        self._nc: Client | None = None
+        self._lock: asyncio.Lock | None = None
+
+    @property
+    def connected(self) -> bool:
+        """Whether the NATS connection is up."""
+        return self._nc is not None and self._nc.is_connected
+
+    async def connect(self) -> None:
+        """Connect now (requests also connect on first use); raises EngineUnreachable."""
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            if self._nc is not None:
+                return
+            nc = Client()
+            try:
+                await asyncio.wait_for(
+                    nc.connect(
+                        servers=[self.url],
+                        name="alphapt-attach",
+                        allow_reconnect=True,
+                        max_reconnect_attempts=-1,
+                        reconnect_time_wait=self.reconnect_wait_s,
+                        connect_timeout=self.connect_timeout,
+                        error_cb=_ignore,
+                    ),
+                    self.connect_timeout,
+                )
+            except Exception as exc:
+                with suppress(Exception):
+                    await nc.close()
+                raise EngineUnreachable(f"cannot connect to NATS ({type(exc).__name__})") from None
+            self._nc = nc
+
+    async def close(self) -> None:
+        """Close the connection."""
+        nc, self._nc = self._nc, None
+        if nc is not None:
+            with suppress(Exception):
+                await nc.close()
+
+    async def _call(self, method: str, payload: bytes, result: type[T]) -> T:
+        if self._nc is None:
+            await self.connect()
+        nc = self._nc
+        if nc is None or not nc.is_connected:
+            raise EngineUnreachable("NATS disconnected")
+        subject = rpc.rpc_subject(self.subject_prefix, method)
+        try:
+            msg = await nc.request(subject, payload, timeout=self.timeout)
+        except nats.errors.NoRespondersError:
+            raise EngineUnreachable("no engine is serving attach requests") from None
+        except (nats.errors.Error, TimeoutError, OSError) as exc:
+            raise EngineUnreachable(f"{method}: {type(exc).__name__}") from None
+        try:
+            reply = rpc.decode_reply(msg.data)
+            if not reply.ok:
+                raise EngineUnreachable(f"{method} failed in the engine: {reply.error}")
+            return msgspec.msgpack.decode(reply.body, type=result)
+        except msgspec.DecodeError as exc:
+            raise EngineUnreachable(f"{method}: undecodable answer ({exc})") from None
+
+    async def snapshot(self, since: int) -> DeskSnapshot:
+        """Everything that changed after version ``since``."""
+        return await self._call("snapshot", rpc.encode(rpc.SnapshotRequest(since)), DeskSnapshot)
+
+    async def send(self, command: object) -> CommandResult:
+        """Carry out a command in the daemon and return its result."""
+        payload = rpc.encode_command(command)
+        if payload is None:
+            return CommandResult(False, f"unsupported command: {type(command).__name__}")
+        return await self._call("command", payload, CommandResult)
+
+    async def health(self) -> HealthReport:
+        """Components, queues, storage and data quality of the daemon."""
+        return await self._call("health", b"", HealthReport)
+
+    async def instruments(self) -> tuple[str, ...]:
+        """Every instrument key the daemon knows."""
+        return await self._call("instruments", b"", tuple[str, ...])
+
+    async def estimate(self, command: SubmitOrder) -> OrderEstimate:
+        """Value, charges, margin and problems of an order being typed."""
+        return await self._call("estimate", rpc.encode(command), OrderEstimate)
+
+    def report_frame(self, apply_seconds: float) -> None:
+        """Frames of an attached desk are not reported: the daemon's metrics describe its own UI."""
+
+
+async def _ignore(_exc: Exception) -> None:
+    """nats-py logs connection errors by default; the desk header says enough."""

@@ -1,0 +1,165 @@
+"""Attach over NATS: a daemon's kernel served on request/reply, two desks driving it."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from engine.distributed.connection import NatsConnection
+from engine.distributed.rpc_client import EngineUnreachable, NatsEngineClient
+from engine.distributed.rpc_server import RpcServer
+from engine.distributed.settings import NatsSettings
+from engine.distributed.testing import free_port
+from engine.kernel import Kernel
+from engine.orders.commands import SubmitOrder
+from engine.orders.model import OrderType, Product, Side
+from engine.snapshot import AddToWatchlist, RemoveFromWatchlist
+
+try:  # the services plugin's session fixture, when it is there
+    from tests.services import nats_url
+except ImportError:
+
+    @pytest.fixture(scope="session")
+    def nats_url() -> str:
+        """The shared NATS server; under CI its absence fails the test instead of skipping."""
+        url = os.environ.get("ALPHAPT_TEST_NATS_URL", "nats://127.0.0.1:4222")
+        if not _answers(url):
+            message = f"no NATS at {url}"
+            if os.environ.get("CI"):
+                pytest.fail(message, pytrace=False)
+            pytest.skip(message)
+        return url
+
+    def _answers(url: str) -> bool:
+        import socket
+        from urllib.parse import urlparse
+
+        parsed = urlparse(url)
+        with socket.socket() as sock:
+            sock.settimeout(2)
+            return sock.connect_ex((parsed.hostname or "127.0.0.1", parsed.port or 4222)) == 0
+
+
+@pytest.fixture
+async def served(nats_url: str, frozen_kernel: Kernel) -> AsyncIterator[NatsSettings]:
+    """``frozen_kernel`` answering attach requests under a subject prefix of this test's own."""
+    prefix = "t" + uuid.uuid4().hex[:10]
+    settings = NatsSettings(url=nats_url, subject_prefix=prefix)
+    connection = NatsConnection(settings, "test-daemon")
+    await connection.start()
+    assert connection.connected
+    server = RpcServer(settings, connection, frozen_kernel)
+    await server.start()
+    try:
+        yield settings
+    finally:
+        await server.stop()
+        await connection.stop()
+
+
+@pytest.fixture
+async def desks(served: NatsSettings) -> AsyncIterator[tuple[NatsEngineClient, NatsEngineClient]]:
+    """Two attached desks (client A and client B) on the same daemon."""
+    assert served.url is not None
+    a = NatsEngineClient(served.url, served.subject_prefix, timeout=5)
+    b = NatsEngineClient(served.url, served.subject_prefix, timeout=5)
+    try:
+        yield a, b
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_snapshot_round_trip_equals_the_kernels(desks, frozen_kernel: Kernel) -> None:
+    a, _ = desks
+    remote = await a.snapshot(0)
+    local = frozen_kernel.snapshot(0)
+    assert remote == local
+    assert remote.quotes, "a warmed kernel has quotes"
+    later = await a.snapshot(remote.version)
+    assert later.quotes == ()
+    assert later.watchlist == local.watchlist
+
+
+async def test_command_from_one_desk_shows_in_the_other(desks) -> None:
+    a, b = desks
+    before = await b.snapshot(0)
+    key = before.watchlist[3]
+    removed = await a.send(RemoveFromWatchlist(key))
+    assert removed.ok, removed.message
+    after_remove = await b.snapshot(before.version)
+    assert key not in after_remove.watchlist
+    added = await b.send(AddToWatchlist(key))
+    assert added.ok, added.message
+    assert key in (await a.snapshot(0)).watchlist
+
+
+async def test_refused_command_comes_back_as_the_kernels_result(desks) -> None:
+    a, _ = desks
+    result = await a.send(AddToWatchlist("NOSUCHSYMBOL"))
+    assert not result.ok
+    assert result.message == "unknown symbol: NOSUCHSYMBOL"
+
+
+async def test_unregistered_command_is_refused_locally(desks) -> None:
+    a, _ = desks
+    result = await a.send(object())
+    assert not result.ok
+    assert result.message == "unsupported command: object"
+
+
+async def test_health_instruments_and_estimate_round_trip(desks, frozen_kernel: Kernel) -> None:
+    a, _ = desks
+    assert await a.instruments() == frozen_kernel.instrument_keys()
+    health = await a.health()
+    assert health.ticks_total == frozen_kernel.health_report().ticks_total
+    instrument = frozen_kernel.cache.resolve("RELIANCE")
+    assert instrument is not None
+    order = SubmitOrder(
+        user="local",
+        exchange=instrument.exchange,
+        tradingsymbol=instrument.tradingsymbol,
+        instrument_token=instrument.instrument_token,
+        side=Side.BUY,
+        order_type=OrderType.MARKET,
+        product=Product.MIS,
+        quantity=1,
+    )
+    assert await a.estimate(order) == frozen_kernel.estimate(order)
+
+
+async def test_no_daemon_listening_is_unreachable(nats_url: str) -> None:
+    client = NatsEngineClient(nats_url, "t" + uuid.uuid4().hex[:10], timeout=1)
+    try:
+        with pytest.raises(EngineUnreachable):
+            await client.snapshot(0)
+    finally:
+        await client.close()
+
+
+async def test_no_nats_server_is_unreachable() -> None:
+    client = NatsEngineClient(f"nats://127.0.0.1:{free_port()}", timeout=1, connect_timeout=1)
+    with pytest.raises(EngineUnreachable, match="cannot connect"):
+        await client.snapshot(0)
+    await client.close()
+
+
+async def test_attached_desk_shows_the_daemons_quotes(served: NatsSettings, frozen_kernel) -> None:
+    from alphapt_tui.attach import attached_desk
+
+    assert served.url is not None
+    settings = frozen_kernel.settings.model_copy()
+    app = attached_desk(settings, served.url)
+    app.client.subject_prefix = served.subject_prefix
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if app.quotes and app.instrument_keys:
+                break
+        assert app.engine_error == ""
+        assert set(app.quotes) == {row.instrument_token for row in frozen_kernel.snapshot(0).quotes}
+        assert app.instrument_keys == frozen_kernel.instrument_keys()
+    assert not app.client.connected
