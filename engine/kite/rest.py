@@ -119,10 +119,16 @@ class KiteRest:
         except TimeoutError:
             raise KiteApiError(0, "NetworkException", f"{path}: timed out") from None
 
-    async def stream(self, path: str, chunk_size: int = 64 * 1024) -> AsyncIterator[bytes]:
+    async def stream(
+        self,
+        path: str,
+        chunk_size: int = 64 * 1024,
+        on_length: Callable[[int | None], None] | None = None,
+    ) -> AsyncIterator[bytes]:
         """GET a non-JSON body (the instruments CSV) in chunks; errors as in :meth:`request`.
 
-        aiohttp raises if the body ends short of its declared Content-Length.
+        ``on_length`` gets the declared Content-Length (None if not sent) before the first
+        chunk. aiohttp raises if the body ends short of that length.
         """
         session = self._require_session()
         try:
@@ -133,6 +139,8 @@ class KiteRest:
                     except ValueError:
                         body = None
                     raise _error(response.status, body, f"HTTP {response.status} from {path}")
+                if on_length is not None:
+                    on_length(response.content_length)
                 async for chunk in response.content.iter_chunked(chunk_size):
                     yield chunk
         except aiohttp.ClientError as exc:
