@@ -1,9 +1,10 @@
 """The ledger on both back-ends: the embedded SQLite file and a real PostgreSQL server.
 
-Every test that takes ``db_url`` runs twice. PostgreSQL comes from
-``ALPHAPT_TEST_PG_URL`` (default: the local server's ``test`` database); each test
-gets a freshly created database of its own, dropped afterwards. If the server
-cannot be reached the PostgreSQL cases fail under CI and are skipped elsewhere.
+Every test that takes ``db_url`` runs twice. PostgreSQL comes from the
+``postgres_url`` fixture of tests/services.py (``ALPHAPT_TEST_PG_URL``, the local
+server, or a throwaway cluster it starts); each test gets a freshly created database
+of its own, dropped afterwards. If no server can be had the PostgreSQL cases fail
+under CI and are skipped elsewhere.
 """
 
 from __future__ import annotations
@@ -13,18 +14,15 @@ import os
 import socket
 import subprocess
 import sys
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import msgspec
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import exc, inspect, pool, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from engine.clock import TestClock
@@ -53,25 +51,13 @@ from engine.orders.events import (
 )
 from engine.orders.model import Fill, Order, OrderStatus, OrderType, Product, Side
 from engine.orders.state import apply, initial_order
+from tests.services import temporary_database
 
 ROOT = Path(__file__).resolve().parents[1]
-PG_URL = os.environ.get("ALPHAPT_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 LEDGER_TABLES = {"orders", "order_events", "fills", "positions", "audit_log"}
 
 
 # -- fixtures ------------------------------------------------------------------------------
-
-
-def _asyncpg_dsn(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-async def _pg_admin(sql: str) -> None:
-    conn = await asyncpg.connect(_asyncpg_dsn(PG_URL), timeout=5)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -80,18 +66,9 @@ async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'data' / 'ledger' / 'ledger.db'}"
         return
-    name = f"alphapt_ledger_test_{uuid.uuid4().hex[:16]}"
-    try:
-        await _pg_admin(f'CREATE DATABASE "{name}"')
-    except (OSError, asyncpg.PostgresError) as error:
-        reason = f"PostgreSQL at {make_url(PG_URL).render_as_string()} unreachable: {error}"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    try:
-        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    server_url = request.getfixturevalue("postgres_url")  # only the PostgreSQL cases need it
+    async with temporary_database(server_url, prefix="alphapt_ledger_test") as url:
+        yield url
 
 
 @pytest.fixture
