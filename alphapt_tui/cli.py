@@ -33,6 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     attach = commands.add_parser("attach", help="open the desk on a running daemon through NATS")
     attach.add_argument("--nats", metavar="URL", help="NATS server URL (default: nats.url)")
+    login = commands.add_parser("login", help="log in to Kite and store the day's access token")
+    login.add_argument(
+        "--status", action="store_true", help="only say whether the stored Kite session still works"
+    )
     return parser
 
 
@@ -75,6 +79,10 @@ def main(argv: list[str] | None = None) -> int:
         return fail(str(exc))
     if args.command == "migrate":
         return run_migrate(settings)
+    if args.command == "login":
+        from alphapt_tui.login import kite_settings_of, run_login
+
+        return run_login(kite_settings_of(settings), settings.data_dir, status_only=args.status)
     if args.command == "attach":
         from alphapt_tui.attach import attach_url, run_attach
 
