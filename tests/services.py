@@ -167,6 +167,8 @@ def unavailable(reason: str, env: Mapping[str, str] = ENV) -> NoReturn:
 def _provide(key: str) -> Iterator[str]:
     located = require(SERVICES[key])
     _sources[SERVICES[key].name] = located.source
+    if located.handle is not None:
+        atexit.register(located.handle.close)  # in case the session dies before teardown
     try:
         yield located.url
     finally:
