@@ -42,6 +42,8 @@ class StrategyBook:
         self.orders = OrderBook()
         self.in_flight: dict[str, SubmitOrder] = {}
         self.working: dict[str, Order] = {}
+        self._pending: dict[int, int] = {}
+        self._contribution: dict[str, int] = {}
         self.positions: dict[int, Position] = {}
         self.submitted = 0
         self.rejected = 0
@@ -52,26 +54,39 @@ class StrategyBook:
         self.submitted += 1
         if cmd.client_order_id:
             self.in_flight[cmd.client_order_id] = cmd
+            self._track(cmd.client_order_id, cmd.instrument_token, cmd.side.sign * cmd.quantity)
 
     def refused(self, client_order_id: str | None) -> None:
         """The gateway refused a submission: it will never become an order."""
         self.rejected += 1
-        if client_order_id:
-            self.in_flight.pop(client_order_id, None)
+        if client_order_id and (cmd := self.in_flight.pop(client_order_id, None)) is not None:
+            self._track(client_order_id, cmd.instrument_token, 0)
 
     def apply_event(self, event: OrderEvent) -> Order | None:
         """Apply an order event; late or unknown events are ignored (returns ``None``)."""
-        self.in_flight.pop(event.client_order_id, None)
         try:
             order = self.orders.apply(event)
         except InvalidTransition:
             return None
-        if order is not None:
-            if order.is_closed:
-                self.working.pop(order.client_order_id, None)
-            else:
-                self.working[order.client_order_id] = order
+        if order is None:
+            return None
+        coid = order.client_order_id
+        self.in_flight.pop(coid, None)
+        if order.is_closed:
+            self.working.pop(coid, None)
+            self._track(coid, order.instrument_token, 0)
+        else:
+            self.working[coid] = order
+            remaining = order.quantity - order.filled_quantity
+            self._track(coid, order.instrument_token, order.side.sign * remaining)
         return order
+
+    def _track(self, coid: str, token: int, signed_remaining: int) -> None:
+        # Kept incrementally so a target-position check on every bar costs O(1), not O(orders).
+        old = self._contribution.pop(coid, 0)
+        if signed_remaining:
+            self._contribution[coid] = signed_remaining
+        self._pending[token] = self._pending.get(token, 0) + signed_remaining - old
 
     def apply_fill(self, fill: Fill) -> bool:
         """Fold a fill into the position; ``False`` for a trade already applied."""
@@ -116,11 +131,7 @@ class StrategyBook:
 
     def pending_qty(self, token: int) -> int:
         """Signed quantity still to fill on open orders and in-flight submissions of ``token``."""
-        total = 0
-        for order in self.open_orders(token):
-            remaining = order.quantity - getattr(order, "filled_quantity", 0)
-            total += order.side.sign * remaining
-        return total
+        return self._pending.get(token, 0)
 
     def pnl(self, ltp: Mapping[int, float]) -> tuple[float, float]:
         """``(realized, unrealized)`` over every instrument, marked at ``ltp``."""

@@ -41,6 +41,8 @@ log = structlog.get_logger("engine.strategies")
 # AlertSource has no STRATEGY member yet; use it as soon as engine/alerts.py gains one.
 ALERT_SOURCE = getattr(AlertSource, "STRATEGY", AlertSource.SYSTEM)
 RaiseAlert = Callable[[Severity, AlertSource, str], object]
+TickTarget = tuple[StrategySlot, Callable[[Tick], None], Callable[[float], None]]
+FOLD_EVERY_TICKS = 200_000
 
 
 class StrategyManager(Component):
@@ -87,11 +89,12 @@ class StrategyManager(Component):
         self._tasks: set[asyncio.Task[Any]] = set()
         self._aggregators = {tf: BarAggregator(tf) for tf in TIMEFRAMES}
         # Dispatch tables are mutated in place so a hot-path loop already holding them sees changes.
-        self._tick_subs: dict[int, tuple[tuple[StrategySlot, Callable[[Tick], None]], ...]] = {}
+        self._tick_subs: dict[int, tuple[TickTarget, ...]] = {}
         self._bar_subs: dict[tuple[str, int], tuple[StrategySlot, ...]] = {}
         self._feeds: dict[int, tuple[BarAggregator, ...]] = {}
         self._events = bus.subscribe(self.name, ("orders.", "fills."))
         self._loaded = False
+        self._unfolded = 0
         if registry is not None:
             registry.register(StrategyLatencyCollector(self._latency_source))
 
@@ -208,7 +211,7 @@ class StrategyManager(Component):
             targets = subs.get(token)
             if targets is None:
                 continue
-            for slot, on_tick in targets:
+            for slot, on_tick, record in targets:
                 started = clock()
                 try:
                     on_tick(tick)
@@ -216,10 +219,19 @@ class StrategyManager(Component):
                     self.fail(slot, exc, "on_tick")
                     continue
                 elapsed = clock() - started
-                slot.latency.observe(elapsed)
+                record(elapsed)
                 if elapsed > budget:
                     self._slow(slot, elapsed)
+        self._unfolded += len(ticks)
+        if self._unfolded > FOLD_EVERY_TICKS:
+            self.fold_latency()
         return ticks
+
+    def fold_latency(self) -> None:
+        """Bucket every strategy's pending latency samples (bounded memory, cheap hot path)."""
+        self._unfolded = 0
+        for slot in self._slots.values():
+            slot.latency.fold()
 
     def _dispatch_bar(self, bar: Bar) -> None:
         for slot in self._bar_subs.get((bar.timeframe, bar.instrument_token), ()):
@@ -232,7 +244,7 @@ class StrategyManager(Component):
                 self.fail(slot, exc, "on_bar")
                 continue
             elapsed = perf_counter() - started
-            slot.latency.observe(elapsed)
+            slot.latency.samples.append(elapsed)
             if elapsed > self._budget_s:
                 self._slow(slot, elapsed)
 
@@ -248,10 +260,11 @@ class StrategyManager(Component):
         while True:
             await self.clock.sleep(self.settings.bar_flush_interval_s)
             self.flush_bars()
+            self.fold_latency()
 
     def rebuild(self) -> None:
         """Recompute the dispatch tables from the running strategies and their subscriptions."""
-        ticks: dict[int, list[tuple[StrategySlot, Callable[[Tick], None]]]] = {}
+        ticks: dict[int, list[TickTarget]] = {}
         bars: dict[tuple[str, int], list[StrategySlot]] = {}
         fed: dict[int, set[str]] = {}
         for slot in self._slots.values():
@@ -260,7 +273,8 @@ class StrategyManager(Component):
             wants_ticks = type(slot.strategy).on_tick is not Strategy.on_tick
             for token in slot.by_token:
                 if wants_ticks:
-                    ticks.setdefault(token, []).append((slot, slot.strategy.on_tick))
+                    target = (slot, slot.strategy.on_tick, slot.latency.samples.append)
+                    ticks.setdefault(token, []).append(target)
                 for tf in slot.timeframes:
                     bars.setdefault((tf, token), []).append(slot)
                     fed.setdefault(token, set()).add(tf)

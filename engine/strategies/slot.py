@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -105,6 +106,8 @@ class StrategySlot:
         self.last_budget_alert = float("-inf")
         self.timeframes: set[str] = set()
         self.timers: dict[str, asyncio.Task[None]] = {}
+        self._outbox: deque[tuple[str, Any]] = deque()
+        self._sender: asyncio.Task[None] | None = None
         self.strategy: Strategy = cls(self)
 
     @property
@@ -128,7 +131,7 @@ class StrategySlot:
     def send(
         self, side: Side, target: Instrument | int, quantity: int | None, price: float | None
     ) -> str | None:
-        """Build a SubmitOrder and schedule it through the gateway; ``None`` when not running."""
+        """Build a SubmitOrder and queue it for the gateway; ``None`` when not running."""
         if not self.running:
             return None
         instrument = target if isinstance(target, Instrument) else self.instrument(target)
@@ -153,8 +156,37 @@ class StrategySlot:
         )
         self.signals += 1
         self.book.sent(cmd)
-        self.host.spawn(self._submit(cmd))
+        self._enqueue("submit", cmd)
         return coid
+
+    def cancel(self, client_order_id: str) -> None:
+        """Queue a cancel of one order (it reaches the gateway after this strategy's earlier commands)."""
+        self._enqueue("cancel", CancelOrder(user=self.host.user, client_order_id=client_order_id))
+
+    def cancel_all(self, reason: str) -> None:
+        """Queue a cancel of every open order of this strategy."""
+        cmd = CancelAllOrders(user=self.host.user, strategy_id=self.name, reason=reason)
+        self._enqueue("cancel_all", cmd)
+
+    def _enqueue(self, kind: str, cmd: Any) -> None:
+        # One sender task per strategy, not one task per order: cheaper on the hot path, and a
+        # strategy's commands reach the gateway in the order it gave them (never a cancel first).
+        self._outbox.append((kind, cmd))
+        if self._sender is None:
+            self._sender = self.host.spawn(self._send_all())
+
+    async def _send_all(self) -> None:
+        try:
+            while self._outbox:
+                kind, cmd = self._outbox.popleft()
+                if kind == "submit":
+                    await self._submit(cmd)
+                elif kind == "cancel":
+                    await self._cancel(self.gateway.cancel(cmd))
+                else:
+                    await self._cancel(self.gateway.cancel_all(cmd))
+        finally:
+            self._sender = None
 
     async def _submit(self, cmd: SubmitOrder) -> None:
         try:
@@ -166,16 +198,6 @@ class StrategySlot:
         if not result.ok:
             self.book.refused(cmd.client_order_id)
             log.info("order refused", strategy=self.name, reason=result.message)
-
-    def cancel(self, client_order_id: str) -> None:
-        """Schedule a cancel of one order."""
-        cmd = CancelOrder(user=self.host.user, client_order_id=client_order_id)
-        self.host.spawn(self._cancel(self.gateway.cancel(cmd)))
-
-    def cancel_all(self, reason: str) -> None:
-        """Schedule a cancel of every open order of this strategy."""
-        cmd = CancelAllOrders(user=self.host.user, strategy_id=self.name, reason=reason)
-        self.host.spawn(self._cancel(self.gateway.cancel_all(cmd)))
 
     async def _cancel(self, call: Coroutine[Any, Any, Any]) -> None:
         try:

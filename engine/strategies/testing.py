@@ -8,6 +8,7 @@ at the cache's LTP) ``OrderFilled`` on ``orders.<strategy>``, and the ``Fill`` o
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Callable
 from datetime import datetime
@@ -68,7 +69,8 @@ class RecordingGateway:
             if problem := validate_submit(cmd, instrument):
                 return CommandResult(False, problem)
         if self.bus is not None:
-            self._report(cmd)
+            # Reported on the next loop turn, as a service's acknowledgement would come.
+            asyncio.get_running_loop().call_soon(self._report, cmd)
         return CommandResult(True, cmd.client_order_id or "")
 
     async def cancel(self, cmd: CancelOrder) -> CommandResult:

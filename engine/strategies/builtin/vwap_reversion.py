@@ -43,10 +43,11 @@ class VwapReversion(Strategy):
             return
         p = self.params
         deviation = (tick.ltp - value) / value * 100.0
-        held = self.expected_position(token)
         if deviation <= -p.band_pct:
             self.target_position(token, p.quantity)
         elif deviation >= p.band_pct:
             self.target_position(token, -p.quantity)
-        elif (held > 0 and tick.ltp >= value) or (held < 0 and tick.ltp <= value):
-            self.target_position(token, 0)
+        else:
+            held = self.expected_position(token)
+            if (held > 0 and tick.ltp >= value) or (held < 0 and tick.ltp <= value):
+                self.target_position(token, 0)
