@@ -117,7 +117,9 @@ async def test_manager_flushes_quiet_instruments_on_its_timer(tmp_path: Path) ->
     h.clock.advance(60)  # 09:16:30: BBB's 09:15 bar is over, AAA's 09:16 bar is not
     h.manager.flush_bars()
     assert [(b.instrument_token, b.close) for b in strategy.bars[1:]] == [(102, 20.0)]
-    assert 103 not in h.manager._feeds  # ticks of instruments no strategy trades build no bars
+    assert (
+        103 not in h.manager.dispatch.fed_tokens
+    )  # ticks of instruments no strategy trades build no bars
 
 
 def bar(close: float, volume: int, spread: float = 0.0) -> Bar:
