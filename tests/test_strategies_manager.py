@@ -278,3 +278,22 @@ async def test_worker_threads_return_results_and_respect_their_budget(tmp_path: 
         "strategy w: worker job wait exceeded its 0.05 s budget; dropped"
     ]
     assert h.manager.state("w") is StrategyState.RUNNING
+
+
+async def test_run_delivers_bus_events_and_ignores_foreign_ones(tmp_path: Path) -> None:
+    h = make(tmp_path, e("good", "every"))
+    await h.manager.start()
+    runner = asyncio.create_task(h.manager.run())
+    try:
+        h.bus.publish("orders.good", "not an order event")
+        h.bus.publish("fills.someone_else", object())
+        h.tick(AAA, 100, h.at(0))
+        strategy = h.manager.strategy("good")
+        async with asyncio.timeout(2):
+            while strategy.position(AAA) != 1:
+                await asyncio.sleep(0)
+        assert strategy.seen[-1] == "fill 1@100"
+        assert not runner.done()
+    finally:
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import structlog
 from prometheus_client import CollectorRegistry
@@ -23,6 +23,7 @@ from engine.cache import MarketCache
 from engine.clock import NS_PER_SECOND, Clock
 from engine.component import Component
 from engine.model import Tick
+from engine.orders.events import OrderEvent
 from engine.orders.ids import ClientOrderIdMinter
 from engine.orders.model import Fill
 from engine.strategies.base import Strategy, StrategyState
@@ -39,6 +40,7 @@ log = structlog.get_logger("engine.strategies")
 # AlertSource has no STRATEGY member yet; use it as soon as engine/alerts.py gains one.
 ALERT_SOURCE = getattr(AlertSource, "STRATEGY", AlertSource.SYSTEM)
 RaiseAlert = Callable[[Severity, AlertSource, str], object]
+ORDER_EVENTS = get_args(OrderEvent)
 
 
 class StrategyManager(StrategyControl, Component):
@@ -219,8 +221,10 @@ class StrategyManager(StrategyControl, Component):
         if kind == "fills":
             if isinstance(event, Fill) and slot.book.apply_fill(event) and slot.running:
                 self.call(slot, "on_fill", slot.strategy.on_fill, event)
-        elif kind == "orders" and slot.book.apply_event(event) is not None and slot.running:
-            self.call(slot, "on_order_update", slot.strategy.on_order_update, event)
+        elif kind == "orders" and isinstance(event, ORDER_EVENTS):
+            order = slot.book.apply_event(event)
+            if order is not None and slot.running:
+                self.call(slot, "on_order_update", slot.strategy.on_order_update, event)
 
     # -- isolation (the Host protocol of StrategySlot) ---------------------------
 
