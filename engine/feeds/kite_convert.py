@@ -36,7 +36,9 @@ def to_tick(d: dict[str, Any], received_ns: int) -> Tick:
     ltt = d.get("last_trade_time")
     depth = d.get("depth")
     if depth is not None:
-        buy, sell = depth["buy"], depth["sell"]
+        # Unrolled: parse_frame always gives five levels a side, and this is per tick.
+        b0, b1, b2, b3, b4 = depth["buy"]
+        s0, s1, s2, s3, s4 = depth["sell"]
         return Tick(
             d["instrument_token"],
             d["last_price"],
@@ -51,12 +53,12 @@ def to_tick(d: dict[str, Any], received_ns: int) -> Tick:
             ohlc["close"],
             exchange_ns,
             _ns(ltt) if ltt is not None else 0,
-            tuple([lv["price"] for lv in buy]),
-            tuple([lv["quantity"] for lv in buy]),
-            tuple([lv["orders"] for lv in buy]),
-            tuple([lv["price"] for lv in sell]),
-            tuple([lv["quantity"] for lv in sell]),
-            tuple([lv["orders"] for lv in sell]),
+            (b0["price"], b1["price"], b2["price"], b3["price"], b4["price"]),
+            (b0["quantity"], b1["quantity"], b2["quantity"], b3["quantity"], b4["quantity"]),
+            (b0["orders"], b1["orders"], b2["orders"], b3["orders"], b4["orders"]),
+            (s0["price"], s1["price"], s2["price"], s3["price"], s4["price"]),
+            (s0["quantity"], s1["quantity"], s2["quantity"], s3["quantity"], s4["quantity"]),
+            (s0["orders"], s1["orders"], s2["orders"], s3["orders"], s4["orders"]),
             d["oi"],
             received_ns,
         )
