@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import os
+import inspect
 import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 
+from engine.client import EngineClient
 from engine.distributed.connection import NatsConnection
 from engine.distributed.rpc_client import EngineUnreachable, NatsEngineClient
 from engine.distributed.rpc_server import RpcServer
@@ -16,31 +17,11 @@ from engine.distributed.testing import free_port
 from engine.kernel import Kernel
 from engine.orders.commands import SubmitOrder
 from engine.orders.model import OrderType, Product, Side
-from engine.snapshot import AddToWatchlist, RemoveFromWatchlist
+from engine.risk import TradingState
+from engine.snapshot import AddToWatchlist, HaltTrading, RemoveFromWatchlist
+from tests.services import nats_url
 
-try:  # the services plugin's session fixture, when it is there
-    from tests.services import nats_url
-except ImportError:
-
-    @pytest.fixture(scope="session")
-    def nats_url() -> str:
-        """The shared NATS server; under CI its absence fails the test instead of skipping."""
-        url = os.environ.get("ALPHAPT_TEST_NATS_URL", "nats://127.0.0.1:4222")
-        if not _answers(url):
-            message = f"no NATS at {url}"
-            if os.environ.get("CI"):
-                pytest.fail(message, pytrace=False)
-            pytest.skip(message)
-        return url
-
-    def _answers(url: str) -> bool:
-        import socket
-        from urllib.parse import urlparse
-
-        parsed = urlparse(url)
-        with socket.socket() as sock:
-            sock.settimeout(2)
-            return sock.connect_ex((parsed.hostname or "127.0.0.1", parsed.port or 4222)) == 0
+__all__ = ["nats_url"]
 
 
 @pytest.fixture
@@ -79,7 +60,8 @@ async def test_snapshot_round_trip_equals_the_kernels(desks, frozen_kernel: Kern
     local = frozen_kernel.snapshot(0)
     assert remote == local
     assert remote.quotes, "a warmed kernel has quotes"
-    later = await a.snapshot(remote.version)
+    later = await a.snapshot(remote.version, remote.trading_version, 0)
+    assert later == frozen_kernel.snapshot(remote.version, remote.trading_version, 0)
     assert later.quotes == ()
     assert later.watchlist == local.watchlist
 
@@ -95,6 +77,15 @@ async def test_command_from_one_desk_shows_in_the_other(desks) -> None:
     added = await b.send(AddToWatchlist(key))
     assert added.ok, added.message
     assert key in (await a.snapshot(0)).watchlist
+
+
+async def test_halt_from_one_desk_shows_in_the_others_risk_view(desks) -> None:
+    a, b = desks
+    result = await a.send(HaltTrading(reason="lunch", user="alice"))
+    assert result.ok, result.message
+    risk = await b.risk()
+    assert risk.state == TradingState.HALTED
+    assert risk.reason.endswith("lunch")
 
 
 async def test_refused_command_comes_back_as_the_kernels_result(desks) -> None:
@@ -129,6 +120,19 @@ async def test_health_instruments_and_estimate_round_trip(desks, frozen_kernel: 
         quantity=1,
     )
     assert await a.estimate(order) == frozen_kernel.estimate(order)
+    assert await a.risk() == frozen_kernel.risk_snapshot()
+    assert await a.bars("RELIANCE", "1m") == await frozen_kernel.bars("RELIANCE", "1m")
+
+
+def test_nats_client_has_every_method_of_the_engine_client_protocol() -> None:
+    wanted = {
+        name: inspect.signature(member)
+        for name, member in vars(EngineClient).items()
+        if callable(member) and not name.startswith("_")
+    }
+    assert wanted, "the protocol has methods"
+    for name, signature in wanted.items():
+        assert str(inspect.signature(getattr(NatsEngineClient, name))) == str(signature), name
 
 
 async def test_no_daemon_listening_is_unreachable(nats_url: str) -> None:

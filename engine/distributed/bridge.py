@@ -6,10 +6,13 @@ wait) and every ``tick_flush_ms`` published grouped per instrument with
 not come within ``ack_timeout_s`` is abandoned, so pending acks stay bounded. Ticks
 lost to an outage are not resent: the consumer counts the gap.
 
-Orders, fills, alerts and audit events must be stored exactly once. Each carries its
-event id as ``Nats-Msg-Id``; they are pipelined in bus order and, when an ack fails,
-everything from the oldest unacknowledged event is sent again (the server drops the
-duplicates), so the stream keeps the bus order.
+Orders, fills, alerts and audit events must be stored exactly once and in bus order.
+Each carries its event id as ``Nats-Msg-Id`` and the previous event's id of the same
+stream as ``Nats-Expected-Last-Msg-Id``; they are pipelined and, when an ack fails,
+everything from the oldest unacknowledged event is sent again. The server drops the
+duplicates, and the expectation makes it refuse an event whose predecessor was lost
+(nats-py flushes what it buffered during an outage after reconnecting, so a lost
+stretch can sit *before* stored ones): nothing is stored out of order.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ MAX_TICKS_PER_MESSAGE = 2000
 EVENT_WINDOW = 512
 """Events published ahead of the oldest unacknowledged one."""
 
-Outgoing = tuple[str, str, bytes]  # msg_id, subject, payload
+Outgoing = tuple[str, str, bytes, str]  # msg_id, subject, payload, stream root
 AlertHook = Callable[[str], None]
 
 
@@ -89,6 +92,8 @@ class NatsBridge(Component):
         self._inflight: deque[tuple[Outgoing, asyncio.Future[Any]]] = deque()
         self._events = bus.subscribe(self.name, [f"{root}." for root in EVENT_ROOTS])
         self._troubled = False
+        self._last_sent: dict[str, str] = {}
+        self._last_acked: dict[str, str] = {}
 
     # -- hot path -------------------------------------------------------------------
 
@@ -218,7 +223,8 @@ class NatsBridge(Component):
             self.events_unencodable += 1
             return
         ident, payload = encoded
-        self._unsent.append((ident, event_subject(self.settings.subject_prefix, topic), payload))
+        subject = event_subject(self.settings.subject_prefix, topic)
+        self._unsent.append((ident, subject, payload, topic.split(".", 1)[0]))
 
     async def _event_loop(self) -> None:
         failures = 0
@@ -240,8 +246,12 @@ class NatsBridge(Component):
         assert js is not None
         try:
             while self._unsent and len(self._inflight) < EVENT_WINDOW:
-                item = self._unsent[0]
-                future = await js.publish_async(item[1], item[2], headers={"Nats-Msg-Id": item[0]})
+                ident, subject, payload, root = self._unsent[0]
+                headers = {"Nats-Msg-Id": ident}
+                if (previous := self._last_sent.get(root)) is not None:
+                    headers["Nats-Expected-Last-Msg-Id"] = previous
+                future = await js.publish_async(subject, payload, headers=headers)
+                self._last_sent[root] = ident
                 self._inflight.append((self._unsent.popleft(), future))
             if not self._inflight:
                 return True
@@ -252,7 +262,8 @@ class NatsBridge(Component):
         except Exception as exc:
             self._rewind(exc)
             return False
-        self._inflight.popleft()
+        item, _ = self._inflight.popleft()
+        self._last_acked[item[3]] = item[0]
         self.events_published += 1
         if ack.duplicate:
             self.events_duplicate += 1
@@ -269,6 +280,7 @@ class NatsBridge(Component):
             future.cancel()
         self._unsent.extendleft(reversed([item for item, _ in self._inflight]))
         self._inflight.clear()
+        self._last_sent = dict(self._last_acked)
         if not self._troubled:
             self._troubled = True
             message = f"nats: events not acknowledged ({type(exc).__name__}), resending"

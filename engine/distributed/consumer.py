@@ -86,6 +86,11 @@ class SupervisedPullConsumer:
         self._last_progress = clock.monotonic()
 
     @property
+    def subscribed(self) -> bool:
+        """Whether a subscription is bound to the durable consumer right now."""
+        return self._sub is not None
+
+    @property
     def last_message_age_s(self) -> float:
         """Seconds since a message last arrived (or since the subscription was made)."""
         return self.clock.monotonic() - self._last_progress

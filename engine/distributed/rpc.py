@@ -11,22 +11,35 @@ from typing import Any
 
 import msgspec
 
+from engine import snapshot as desk_commands
 from engine.orders.commands import CancelAllOrders, CancelOrder, ModifyOrder, SubmitOrder
-from engine.snapshot import AddToWatchlist, RemoveFromWatchlist
 
-METHODS: tuple[str, ...] = ("snapshot", "command", "health", "instruments", "estimate")
+METHODS: tuple[str, ...] = (
+    "snapshot",
+    "command",
+    "health",
+    "instruments",
+    "estimate",
+    "risk",
+    "bars",
+)
 """RPC methods; each is served on ``<prefix>.rpc.<method>``."""
 
+
+def _desk_commands() -> dict[str, type]:
+    """The tagged structs of :mod:`engine.snapshot` (watchlist, halt, kill switch, …)."""
+    return {
+        name: value
+        for name, value in vars(desk_commands).items()
+        if isinstance(value, type)
+        and issubclass(value, msgspec.Struct)
+        and value.__struct_config__.tag is not None
+    }
+
+
 COMMAND_TYPES: dict[str, type] = {
-    kind.__name__: kind
-    for kind in (
-        AddToWatchlist,
-        RemoveFromWatchlist,
-        SubmitOrder,
-        ModifyOrder,
-        CancelOrder,
-        CancelAllOrders,
-    )
+    **_desk_commands(),
+    **{kind.__name__: kind for kind in (SubmitOrder, ModifyOrder, CancelOrder, CancelAllOrders)},
 }
 """Commands an attached desk may send, by class name."""
 
@@ -42,9 +55,18 @@ def rpc_subject(prefix: str, method: str) -> str:
 
 
 class SnapshotRequest(msgspec.Struct, array_like=True, frozen=True):
-    """Ask for what changed after version ``since``."""
+    """Ask for what changed after version ``since`` (trading and alerts after theirs)."""
 
     since: int
+    trading_since: int | None = None
+    alerts_since: int | None = None
+
+
+class BarsRequest(msgspec.Struct, array_like=True, frozen=True):
+    """Ask for the stored bars of one instrument."""
+
+    key: str
+    timeframe: str
 
 
 class CommandEnvelope(msgspec.Struct, array_like=True, frozen=True):

@@ -16,8 +16,10 @@ import msgspec
 import nats.errors
 from nats.aio.client import Client
 
+from engine.charts import ChartBars
 from engine.distributed import rpc
 from engine.orders.commands import SubmitOrder
+from engine.risk import RiskSnapshot
 from engine.snapshot import CommandResult, DeskSnapshot, HealthReport
 from engine.trading.views import OrderEstimate
 
@@ -107,9 +109,12 @@ class NatsEngineClient:
         except msgspec.DecodeError as exc:
             raise EngineUnreachable(f"{method}: undecodable answer ({exc})") from None
 
-    async def snapshot(self, since: int) -> DeskSnapshot:
-        """Everything that changed after version ``since``."""
-        return await self._call("snapshot", rpc.encode(rpc.SnapshotRequest(since)), DeskSnapshot)
+    async def snapshot(
+        self, since: int, trading_since: int | None = None, alerts_since: int | None = None
+    ) -> DeskSnapshot:
+        """Everything that changed after version ``since`` (trading and alerts after theirs)."""
+        request = rpc.SnapshotRequest(since, trading_since, alerts_since)
+        return await self._call("snapshot", rpc.encode(request), DeskSnapshot)
 
     async def send(self, command: object) -> CommandResult:
         """Carry out a command in the daemon and return its result."""
@@ -121,6 +126,14 @@ class NatsEngineClient:
     async def health(self) -> HealthReport:
         """Components, queues, storage and data quality of the daemon."""
         return await self._call("health", b"", HealthReport)
+
+    async def risk(self) -> RiskSnapshot:
+        """Trading state, limits with their usage, recent rejections."""
+        return await self._call("risk", b"", RiskSnapshot)
+
+    async def bars(self, key: str, timeframe: str) -> ChartBars:
+        """Stored bars of one instrument for a chart."""
+        return await self._call("bars", rpc.encode(rpc.BarsRequest(key, timeframe)), ChartBars)
 
     async def instruments(self) -> tuple[str, ...]:
         """Every instrument key the daemon knows."""

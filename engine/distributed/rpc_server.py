@@ -1,4 +1,4 @@
-"""The daemon's side of ``attach``: answers snapshot, command, health, instruments, estimate.
+"""The daemon's side of ``attach``: answers every request of the desk's engine client.
 
 Handlers run on the engine loop (the NATS client lives there), so they call the kernel
 directly, exactly as :class:`~engine.client.LocalEngineClient` does through its thread
@@ -15,11 +15,13 @@ import msgspec
 import structlog
 from nats.aio.msg import Msg
 
+from engine.charts import ChartBars
 from engine.component import Component
 from engine.distributed import rpc
 from engine.distributed.connection import NatsConnection
 from engine.distributed.settings import NatsSettings
 from engine.orders.commands import SubmitOrder
+from engine.risk import RiskSnapshot
 from engine.snapshot import CommandResult, DeskSnapshot, HealthReport
 from engine.trading.views import OrderEstimate
 
@@ -29,7 +31,9 @@ log = structlog.get_logger("engine.distributed")
 class Served(Protocol):
     """What the RPC server needs of the kernel."""
 
-    def snapshot(self, since: int) -> DeskSnapshot: ...
+    def snapshot(
+        self, since: int, trading_since: int | None = None, alerts_since: int | None = None
+    ) -> DeskSnapshot: ...
 
     async def execute(self, command: object) -> CommandResult: ...
 
@@ -38,6 +42,10 @@ class Served(Protocol):
     def instrument_keys(self) -> tuple[str, ...]: ...
 
     def estimate(self, command: SubmitOrder) -> OrderEstimate: ...
+
+    def risk_snapshot(self) -> RiskSnapshot: ...
+
+    async def bars(self, key: str, timeframe: str) -> ChartBars: ...
 
 
 class RpcServer(Component):
@@ -68,6 +76,8 @@ class RpcServer(Component):
             "health": self._health,
             "instruments": self._instruments,
             "estimate": self._estimate,
+            "risk": self._risk,
+            "bars": self._bars,
         }
         for method, handler in handlers.items():
             subject = rpc.rpc_subject(self.settings.subject_prefix, method)
@@ -88,8 +98,9 @@ class RpcServer(Component):
         return guarded
 
     async def _snapshot(self, msg: Msg) -> None:
-        request = msgspec.msgpack.decode(msg.data, type=rpc.SnapshotRequest)
-        await msg.respond(rpc.encode_reply(self.kernel.snapshot(request.since)))
+        r = msgspec.msgpack.decode(msg.data, type=rpc.SnapshotRequest)
+        snapshot = self.kernel.snapshot(r.since, r.trading_since, r.alerts_since)
+        await msg.respond(rpc.encode_reply(snapshot))
 
     async def _command(self, msg: Msg) -> None:
         try:
@@ -108,6 +119,13 @@ class RpcServer(Component):
     async def _estimate(self, msg: Msg) -> None:
         command = msgspec.msgpack.decode(msg.data, type=SubmitOrder)
         await msg.respond(rpc.encode_reply(self.kernel.estimate(command)))
+
+    async def _risk(self, msg: Msg) -> None:
+        await msg.respond(rpc.encode_reply(self.kernel.risk_snapshot()))
+
+    async def _bars(self, msg: Msg) -> None:
+        request = msgspec.msgpack.decode(msg.data, type=rpc.BarsRequest)
+        await msg.respond(rpc.encode_reply(await self.kernel.bars(request.key, request.timeframe)))
 
     async def stop(self) -> None:
         subs, self._subs = self._subs, []

@@ -45,7 +45,7 @@ def _wait_port(port: int, timeout: float, process: subprocess.Popen[bytes]) -> N
 
 
 class _Server:
-    def __init__(self, port: int | None) -> None:
+    def __init__(self, port: int | None = None) -> None:
         self.port = port or free_port()
         self.process: subprocess.Popen[bytes] | None = None
 

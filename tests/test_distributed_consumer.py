@@ -1,0 +1,120 @@
+"""A pull consumer that goes silent is noticed and re-subscribed (real NATS server)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from nats.aio.msg import Msg
+from nats.protocol.command import unsub_cmd
+
+from engine.clock import LiveClock
+from engine.distributed.connection import NatsConnection
+from engine.distributed.consumer import SeenIds, SupervisedPullConsumer
+from engine.distributed.settings import NatsSettings
+from engine.distributed.streams import ensure_streams, stream_name
+from tests.test_distributed_bridge import eventually, nats_settings, nats_url
+
+__all__ = ["nats_settings", "nats_url"]
+
+
+@pytest.fixture
+async def connection(nats_settings: NatsSettings) -> AsyncIterator[NatsConnection]:
+    """A connection with this test's streams set up."""
+    connection = NatsConnection(nats_settings)
+    await connection.start()
+    assert connection.js is not None
+    await ensure_streams(connection.js, nats_settings)
+    yield connection
+    await connection.stop()
+
+
+async def silence(consumer: SupervisedPullConsumer, connection: NatsConnection) -> None:
+    """Make the server forget the subscription's inbox while the client still holds it.
+
+    This is what a server restart can leave behind: fetches then expire with nothing,
+    though messages wait. It reaches into nats-py on purpose; nothing public does this.
+    """
+    nc = connection.nc
+    assert nc is not None and consumer._sub is not None
+    await nc._send_command(unsub_cmd(consumer._sub._sub._id, 0))
+    await nc.flush()
+
+
+async def test_silent_pull_consumer_is_detected_and_resubscribed(
+    nats_settings: NatsSettings, connection: NatsConnection
+) -> None:
+    settings = nats_settings.model_copy(update={"consumer_stall_s": 0.5})
+    got: list[bytes] = []
+
+    async def handle(msgs: list[Msg]) -> None:
+        got.extend(msg.data for msg in msgs)
+
+    consumer = SupervisedPullConsumer(
+        connection,
+        settings,
+        LiveClock(),
+        stream=stream_name(settings, "audit"),
+        durable="watched",
+        subject=f"{settings.subject_prefix}.audit.>",
+        handler=handle,
+        fetch_timeout_s=0.2,
+    )
+    task = asyncio.create_task(consumer.run())
+    js = connection.js
+    assert js is not None
+    subject = f"{settings.subject_prefix}.audit.test"
+    try:
+        await eventually(lambda: consumer.subscribed)
+        for n in range(3):
+            await js.publish(subject, b"before %d" % n)
+        await eventually(lambda: len(got) == 3)
+        await silence(consumer, connection)
+        for n in range(5):
+            await js.publish(subject, b"after %d" % n)
+        await eventually(lambda: consumer.recreated >= 1)
+        await eventually(lambda: len(got) >= 8)
+        assert got[:3] == [b"before 0", b"before 1", b"before 2"]
+        assert set(got[3:]) == {b"after %d" % n for n in range(5)}
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await consumer.close()
+
+
+async def test_a_quiet_stream_is_not_mistaken_for_a_silent_consumer(
+    nats_settings: NatsSettings, connection: NatsConnection
+) -> None:
+    settings = nats_settings.model_copy(update={"consumer_stall_s": 0.2})
+    consumer = SupervisedPullConsumer(
+        connection,
+        settings,
+        LiveClock(),
+        stream=stream_name(settings, "audit"),
+        durable="quiet",
+        subject=f"{settings.subject_prefix}.audit.>",
+        handler=lambda msgs: asyncio.sleep(0),
+        fetch_timeout_s=0.1,
+    )
+    task = asyncio.create_task(consumer.run())
+    try:
+        await eventually(lambda: consumer.subscribed)
+        checks = 0
+        while checks < 3:  # three stall checks, each past the stall age, with nothing pending
+            await asyncio.sleep(settings.consumer_stall_s)
+            assert not await consumer.check_stall()
+            checks += 1
+        assert consumer.recreated == 0
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await consumer.close()
+
+
+def test_seen_ids_forget_the_oldest_beyond_capacity() -> None:
+    seen = SeenIds(capacity=2)
+    assert seen.add("a") and seen.add("b")
+    assert not seen.add("a")
+    assert seen.add("c")
+    assert seen.add("a"), "a was forgotten when c came"
