@@ -12,12 +12,21 @@ from textual.reactive import reactive
 from textual.screen import Screen
 
 from alphapt_tui.navigation import SCREENS
+from engine.alert_log import AlertEntry
 from engine.cache import QuoteRow
 from engine.client import EngineClient
 from engine.orders.model import Fill, Order
 from engine.settings import Settings
-from engine.snapshot import CommandResult, DeskSnapshot, EngineStatus
+from engine.snapshot import (
+    CommandResult,
+    DeskSnapshot,
+    EngineStatus,
+    HaltTrading,
+    KillSwitch,
+    ResumeTrading,
+)
 from engine.trading.views import FundsView, PositionView
+from screens.confirm import ConfirmScreen
 from screens.help import HelpScreen
 
 
@@ -39,6 +48,7 @@ class DeskApp(App[None]):
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("ctrl+p", "command_palette", "Commands", show=False),
+        Binding("ctrl+k", "kill_switch(False)", "Kill switch", priority=True, show=False),
         *(
             Binding(key, f"switch_mode('{name}')", title, show=False)
             for name, (key, title, _) in SCREENS.items()
@@ -66,6 +76,8 @@ class DeskApp(App[None]):
         self.orders: tuple[Order, ...] = ()
         self.fills: tuple[Fill, ...] = ()
         self.positions: tuple[PositionView, ...] = ()
+        self.alerts: tuple[AlertEntry, ...] = ()
+        self.alerts_version = -1
         self._pulling = False
 
     def on_mount(self) -> None:
@@ -83,7 +95,11 @@ class DeskApp(App[None]):
             return
         self._pulling = True
         try:
-            snapshot = await self.client.snapshot(self.version)
+            snapshot = await self.client.snapshot(
+                self.version,
+                self.trading_version if self.trading_version >= 0 else None,
+                self.alerts_version if self.alerts_version >= 0 else None,
+            )
         except Exception as exc:
             self.engine_error = f"engine unreachable: {type(exc).__name__}"
             return
@@ -114,6 +130,9 @@ class DeskApp(App[None]):
         if snapshot.funds is not None:
             self.funds = snapshot.funds
         self.trading_version = snapshot.trading_version
+        if snapshot.alerts is not None:
+            self.alerts = snapshot.alerts
+        self.alerts_version = snapshot.alerts_version
         self.status = snapshot.status
         # Screens under a modal (help, ticket) keep moving too.
         for screen in self.screen_stack:
@@ -130,6 +149,36 @@ class DeskApp(App[None]):
         await self.refresh_from_engine()
         return result
 
+    def action_kill_switch(self, flatten: bool) -> None:
+        """After confirmation: HALT and cancel every open order (and flatten, if asked)."""
+        open_orders = sum(1 for o in self.orders if not o.is_closed)
+        question = "KILL SWITCH: cancel every open order and HALT trading?"
+        if flatten:
+            question = (
+                "KILL SWITCH: cancel every order, HALT, and flatten every position at market?"
+            )
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                command = KillSwitch(reason="kill switch from the desk", flatten=flatten)
+                self.run_worker(self.send(command))
+
+        detail = f"{open_orders} open order(s). Trading stays HALTED until you resume it."
+        self.push_screen(ConfirmScreen(question, detail), answered)
+
+    def action_halt(self) -> None:
+        """Stop new orders now (cancels still pass)."""
+        self.run_worker(self.send(HaltTrading(reason="halted from the desk")))
+
+    def action_resume(self) -> None:
+        """Lift a halt, after confirmation."""
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.run_worker(self.send(ResumeTrading()))
+
+        self.push_screen(ConfirmScreen("Resume trading (state ACTIVE)?"), answered)
+
     def action_help(self) -> None:
         """Show the key bindings of the current screen."""
         if not isinstance(self.screen, HelpScreen):
@@ -138,6 +187,18 @@ class DeskApp(App[None]):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         yield SystemCommand("Help", "Show the keys of this screen", self.action_help)
+        yield SystemCommand(
+            "Kill switch",
+            "Cancel every open order and HALT (ctrl+k)",
+            lambda: self.action_kill_switch(False),
+        )
+        yield SystemCommand(
+            "Kill switch and flatten",
+            "Cancel every order, HALT, close every position at market",
+            lambda: self.action_kill_switch(True),
+        )
+        yield SystemCommand("Halt trading", "Refuse new orders until resumed", self.action_halt)
+        yield SystemCommand("Resume trading", "Lift a halt", self.action_resume)
         for name, (key, title, _) in SCREENS.items():
             yield SystemCommand(
                 f"Go to {title}", f"Screen (key {key})", lambda name=name: self.switch_mode(name)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from textual.screen import Screen
 
+from screens.alerts import AlertsScreen
+from screens.health import HealthScreen
 from screens.market_watch import MarketWatchScreen
 from screens.orders import OrdersScreen
 from screens.positions import PositionsScreen
+from screens.risk import RiskScreen
 from screens.trades import TradesScreen
 
 SCREENS: dict[str, tuple[str, str, type[Screen]]] = {
@@ -14,5 +17,8 @@ SCREENS: dict[str, tuple[str, str, type[Screen]]] = {
     "orders": ("2", "Orders", OrdersScreen),
     "positions": ("3", "Positions", PositionsScreen),
     "trades": ("4", "Trades", TradesScreen),
+    "alerts": ("6", "Alerts", AlertsScreen),
+    "health": ("8", "Health", HealthScreen),
+    "risk": ("9", "Risk", RiskScreen),
 }
 """Mode name → (key, title, screen class). Each screen is a Textual mode with its own stack."""

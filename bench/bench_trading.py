@@ -111,6 +111,7 @@ async def ticks_per_second(
     clock = TestClock(FROZEN_START)
     kernel = Kernel(settings, clock)
     await kernel.trading.start()
+    kernel.reconcile()
     if not trading:
         kernel.bus._hot_path.remove(kernel.trading.on_ticks)
     universe = len(kernel.feed.market.tokens)

@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Protocol
+from collections.abc import Awaitable, Callable
+from typing import Protocol, TypeVar
 
+from engine.charts import ChartBars
 from engine.orders.commands import SubmitOrder
+from engine.risk import RiskSnapshot
 from engine.runner import EngineThread
 from engine.snapshot import CommandResult, DeskSnapshot, HealthReport
 from engine.trading.views import OrderEstimate
+
+T = TypeVar("T")
 
 
 class EngineClient(Protocol):
     """What the desk needs from an engine. A NATS implementation serves ``attach``."""
 
-    async def snapshot(self, since: int) -> DeskSnapshot:
-        """Everything that changed after version ``since``."""
+    async def snapshot(
+        self, since: int, trading_since: int | None = None, alerts_since: int | None = None
+    ) -> DeskSnapshot:
+        """Everything that changed after version ``since`` (trading and alerts after theirs)."""
         ...
 
     async def send(self, command: object) -> CommandResult:
@@ -24,6 +31,14 @@ class EngineClient(Protocol):
 
     async def health(self) -> HealthReport:
         """Components, queues, storage and data quality."""
+        ...
+
+    async def risk(self) -> RiskSnapshot:
+        """Trading state, limits with their usage, recent rejections."""
+        ...
+
+    async def bars(self, key: str, timeframe: str) -> ChartBars:
+        """Stored bars of one instrument for a chart."""
         ...
 
     async def instruments(self) -> tuple[str, ...]:
@@ -46,25 +61,37 @@ class LocalEngineClient:
         self.engine = engine
         self.timeout = timeout
 
-    async def snapshot(self, since: int) -> DeskSnapshot:
-        future = self.engine.call(lambda: self.engine.kernel.snapshot(since))
+    async def _call(self, function: Callable[[], T]) -> T:
+        future = self.engine.call(function)
         return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
+
+    async def _run(self, coroutine: Awaitable[T]) -> T:
+        future = self.engine.run(coroutine)  # type: ignore[arg-type]
+        return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
+
+    async def snapshot(
+        self, since: int, trading_since: int | None = None, alerts_since: int | None = None
+    ) -> DeskSnapshot:
+        kernel = self.engine.kernel
+        return await self._call(lambda: kernel.snapshot(since, trading_since, alerts_since))
 
     async def send(self, command: object) -> CommandResult:
-        future = self.engine.run(self.engine.kernel.execute(command))
-        return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
+        return await self._run(self.engine.kernel.execute(command))
 
     async def health(self) -> HealthReport:
-        future = self.engine.call(self.engine.kernel.health_report)
-        return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
+        return await self._call(self.engine.kernel.health_report)
+
+    async def risk(self) -> RiskSnapshot:
+        return await self._call(self.engine.kernel.risk_snapshot)
+
+    async def bars(self, key: str, timeframe: str) -> ChartBars:
+        return await self._run(self.engine.kernel.bars(key, timeframe))
 
     async def instruments(self) -> tuple[str, ...]:
-        future = self.engine.call(self.engine.kernel.instrument_keys)
-        return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
+        return await self._call(self.engine.kernel.instrument_keys)
 
     async def estimate(self, command: SubmitOrder) -> OrderEstimate:
-        future = self.engine.call(lambda: self.engine.kernel.estimate(command))
-        return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
+        return await self._call(lambda: self.engine.kernel.estimate(command))
 
     def report_frame(self, apply_seconds: float) -> None:
         if self.engine.alive:

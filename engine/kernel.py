@@ -13,27 +13,36 @@ from collections.abc import Sequence
 
 import structlog
 
+from engine.alert_log import AlertLog
 from engine.alerts import AlertRaised, AlertSource, Severity
 from engine.bus import MessageBus
 from engine.cache import MarketCache
+from engine.charts import ChartBar, ChartBars, lookback_ns, storage_note
 from engine.clock import NS_PER_SECOND, Clock, LiveClock
 from engine.component import Component
 from engine.feeds.mock import MockFeed
 from engine.health import HealthRegistry, HealthState
 from engine.metrics import EngineMetrics
 from engine.model import Tick
+from engine.notify import AlertNotifier
 from engine.observability import DeskCollector
 from engine.orders.commands import CancelAllOrders, CancelOrder, ModifyOrder, SubmitOrder
+from engine.orders.model import MARKET_PROTECTION_AUTO, OrderType, Product, Side
 from engine.quality import QualityMonitor
+from engine.risk import KILL_SWITCH_STRATEGY, RiskError, RiskManager, RiskSnapshot
 from engine.settings import Settings
 from engine.snapshot import (
+    AcknowledgeAlert,
     AddToWatchlist,
     CommandResult,
     DeskSnapshot,
     EngineStatus,
+    HaltTrading,
     HealthReport,
+    KillSwitch,
     QueueDepth,
     RemoveFromWatchlist,
+    ResumeTrading,
 )
 from engine.storage.component import TickStoreComponent
 from engine.trading.service import TradingService
@@ -41,6 +50,10 @@ from engine.trading.views import OrderEstimate
 from engine.watchlist import Watchlist, WatchlistError
 
 log = structlog.get_logger("engine.kernel")
+
+
+class EngineStartError(Exception):
+    """A component could not start; the message is one line naming it."""
 
 
 class Kernel:
@@ -68,10 +81,28 @@ class Kernel:
             self.clock,
             on_breach=self._on_quality_breach,
         )
+        self.alert_log = AlertLog()
+        self.risk = RiskManager(
+            # Market-hours checks follow the feed's session, like the quality sweeps.
+            settings.risk.model_copy(
+                update={
+                    "session": settings.risk.session.model_copy(
+                        update={"session": settings.feed.session}
+                    )
+                }
+            ),
+            self.clock,
+            bus=self.bus,
+            raise_alert=self.raise_alert,
+            registry=self.metrics.registry,
+        )
         self.trading = TradingService(settings, self.clock, self.bus, self.cache, self.raise_alert)
+        self.trading.pre_trade = self.risk.check
+        self.trading.on_pnl = self.risk.on_pnl
+        self.notifier = AlertNotifier(settings.notify, self.bus, self.clock)
         self.bus.add_hot_path(self._on_ticks)
         self.bus.add_hot_path(self.trading.on_ticks)
-        self.components: list[Component] = []
+        self.components: list[Component] = [self.notifier]
         self.storage: TickStoreComponent | None = None
         if settings.storage.enabled:
             self.storage = TickStoreComponent(
@@ -114,11 +145,11 @@ class Kernel:
 
     async def run(self, shutdown: asyncio.Event) -> None:
         """Start every component, run until ``shutdown`` is set, then stop them all."""
+        await self._start_components()
+        self.reconcile()
         tasks: list[asyncio.Task[None]] = []
         async with asyncio.TaskGroup() as group:
             for component in self.components:
-                self._set_health(component, HealthState.STARTING)
-                await component.start()
                 tasks.append(group.create_task(self._supervise(component)))
             tasks.append(group.create_task(self._housekeeping()))
             tasks.append(group.create_task(self.quality.run_sweeps()))
@@ -136,6 +167,31 @@ class Kernel:
             for task in tasks:
                 task.cancel()
         log.info("engine stopped", ticks=self.cache.ticks_applied)
+
+    async def _start_components(self) -> None:
+        """Start each component in phase order; on a failure stop those started and raise."""
+        started: list[Component] = []
+        for component in self.components:
+            self._set_health(component, HealthState.STARTING)
+            try:
+                await component.start()
+            except Exception as exc:
+                self._set_health(component, HealthState.FAILED, f"{type(exc).__name__}: {exc}")
+                for done in reversed(started):
+                    try:
+                        await done.stop()
+                    except Exception:
+                        log.exception("stop after a failed start", component=done.name)
+                message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                raise EngineStartError(f"{component.name} could not start: {message}") from exc
+            started.append(component)
+
+    def reconcile(self) -> None:
+        """Paper trading is reconciled once the ledger is loaded; until then risk stays HALTED."""
+        if self.trading.ready:
+            self.risk.reconciled("paper account restored from the ledger")
+        else:
+            self.risk.reconciliation_failed("the ledger did not load")
 
     async def _supervise(self, component: Component) -> None:
         self._set_health(component, HealthState.RUNNING)
@@ -190,6 +246,7 @@ class Kernel:
             message=message,
         )
         log.warning("alert", severity=severity.value, source=source.value, message=message)
+        self.alert_log.add(alert)
         self.bus.publish(alert.topic, alert)
         return alert
 
@@ -206,9 +263,14 @@ class Kernel:
             health=self.health.overall().value,
             components=self.health.all(),
             ticks_dropped=drops,
+            trading_state=self.risk.state.value,
+            trading_reason=self.risk.reason,
+            unacknowledged_alerts=self.alert_log.unacknowledged,
         )
 
-    def snapshot(self, since: int, trading_since: int | None = None) -> DeskSnapshot:
+    def snapshot(
+        self, since: int, trading_since: int | None = None, alerts_since: int | None = None
+    ) -> DeskSnapshot:
         """What changed after version ``since`` for the watchlist, plus status and trading.
 
         Positions and funds come when the trading version moved past
@@ -239,6 +301,12 @@ class Kernel:
             fills=trading.fills() if orders_moved else None,
             positions=trading.positions() if moved else None,
             funds=trading.funds() if moved else None,
+            alerts_version=self.alert_log.version,
+            alerts=(
+                self.alert_log.entries()
+                if alerts_since is None or since == 0 or self.alert_log.version > alerts_since
+                else None
+            ),
         )
         self.metrics.snapshot_build.observe(self.clock.monotonic() - started)
         return snapshot
@@ -271,7 +339,81 @@ class Kernel:
                 return await self.trading.cancel(command)
             case CancelAllOrders():
                 return await self.trading.cancel_all(command)
+            case HaltTrading(reason=reason, user=user):
+                self.risk.halt(reason, user)
+                return CommandResult(True, f"trading HALTED: {reason}")
+            case ResumeTrading(user=user, reason=reason):
+                try:
+                    self.risk.resume(user, reason)
+                except RiskError as exc:
+                    return CommandResult(False, str(exc))
+                return CommandResult(True, "trading ACTIVE")
+            case KillSwitch(reason=reason, flatten=flatten, user=user):
+                report = await self.risk.kill(
+                    reason, flatten, self._cancel_every_order, self._flatten_everything, user
+                )
+                tail = "; ".join(report.errors)
+                done = "cancelled every open order" + (" and flattened" if report.flattened else "")
+                return CommandResult(not report.errors, f"kill switch: HALTED, {done}. {tail}")
+            case AcknowledgeAlert(alert_id=alert_id, user=user):
+                count = self.alert_log.acknowledge(alert_id, user)
+                return CommandResult(True, f"acknowledged {count} alert(s)")
         return CommandResult(False, f"unsupported command: {type(command).__name__}")
+
+    async def _cancel_every_order(self) -> None:
+        for order in self.trading.open_orders():
+            result = await self.trading.cancel(
+                CancelOrder(user=order.user, client_order_id=order.client_order_id)
+            )
+            if not result.ok:
+                raise RuntimeError(result.message)
+
+    async def _flatten_everything(self) -> None:
+        failures = []
+        for position in self.trading.positions():
+            if position.net_quantity == 0:
+                continue
+            command = SubmitOrder(
+                user="kill-switch",
+                exchange=position.exchange,
+                tradingsymbol=position.tradingsymbol,
+                instrument_token=position.instrument_token,
+                side=Side.SELL if position.net_quantity > 0 else Side.BUY,
+                order_type=OrderType.MARKET,
+                product=Product(position.product),
+                quantity=abs(position.net_quantity),
+                market_protection=MARKET_PROTECTION_AUTO,
+                strategy_id=KILL_SWITCH_STRATEGY,
+            )
+            result = await self.trading.submit(command)
+            if not result.ok:
+                failures.append(result.message)
+        if failures:
+            raise RuntimeError("; ".join(failures))
+
+    def risk_snapshot(self) -> RiskSnapshot:
+        """Trading state, each limit with its usage, the last rejections: for the risk screen."""
+        return self.risk.snapshot(self.trading)
+
+    async def bars(self, key: str, timeframe: str, count: int = 300) -> ChartBars:
+        """Stored bars of one instrument for a chart, newest last."""
+        instrument = self.cache.resolve(key)
+        if instrument is None:
+            return ChartBars(key, timeframe, note=f"unknown symbol: {key}")
+        if self.storage is None or self.storage.queries is None:
+            return ChartBars(key, timeframe, note=storage_note(self.settings.storage))
+        now = self.clock.now_ns()
+        try:
+            stored = await self.storage.queries.ohlc(
+                instrument.instrument_token, timeframe, now - lookback_ns(timeframe, count), now + 1
+            )
+        except Exception as exc:
+            return ChartBars(key, timeframe, note=f"tick store query failed: {exc}".splitlines()[0])
+        bars = tuple(
+            ChartBar(b.ts_ns, b.open, b.high, b.low, b.close, b.volume) for b in stored[-count:]
+        )
+        note = "" if bars else "no stored ticks yet for this instrument"
+        return ChartBars(key, timeframe, bars, note)
 
     def health_report(self) -> HealthReport:
         """Components, queues, storage lag, connections and data quality, for the health screen."""

@@ -20,7 +20,9 @@ from pydantic_settings import (
 )
 
 from engine.ledger.settings import LedgerSettings
+from engine.notify.settings import NotifySettings
 from engine.quality.settings import QualitySettings
+from engine.risk.settings import RiskSettings
 from engine.storage.settings import StorageSettings
 from engine.trading.settings import PaperSettings
 
@@ -64,6 +66,8 @@ class UiSettings(Section):
     """LTP samples kept per instrument for the market-watch sparkline."""
     sparkline_interval_s: float = Field(default=1.0, gt=0, le=60)
     """Seconds between sparkline samples."""
+    confirm_above: float = Field(default=200_000.0, ge=0)
+    """Order value in rupees above which the ticket asks for confirmation before sending."""
 
 
 class MetricsSettings(Section):
@@ -103,6 +107,8 @@ class Settings(BaseSettings):
         env_file_encoding="utf-8",
         extra="forbid",
         validate_default=True,
+        # Webhook URLs and passwords must not be echoed back in a validation error.
+        hide_input_in_errors=True,
     )
 
     config_file: ClassVar[Path | None] = None
@@ -129,6 +135,10 @@ class Settings(BaseSettings):
     """Data quality checks on the tick path."""
     paper: PaperSettings = PaperSettings()
     """Paper trading: capital, fill latency and slippage, margins, MIS square-off."""
+    risk: RiskSettings = RiskSettings()
+    """Pre-trade checks, loss limits and the trading-state machine."""
+    notify: NotifySettings = NotifySettings()
+    """Outbound alert channels (webhook, Slack, e-mail); all off by default."""
     shutdown_timeout_s: float = Field(default=2.0, gt=0, le=60)
     """Bound on draining queues and stopping components at shutdown."""
 

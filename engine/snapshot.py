@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
+from engine.alert_log import AlertEntry
 from engine.cache import QuoteRow
 from engine.health import ComponentHealth
 from engine.orders.model import Fill, Order
@@ -21,6 +22,12 @@ class EngineStatus(msgspec.Struct, frozen=True):
     health: str
     components: tuple[ComponentHealth, ...]
     ticks_dropped: int
+    trading_state: str = ""
+    """ACTIVE, REDUCING or HALTED (empty before the risk manager exists)."""
+    trading_reason: str = ""
+    """Why trading is in that state."""
+    unacknowledged_alerts: int = 0
+    """Alerts nobody has acknowledged yet."""
 
 
 class DeskSnapshot(msgspec.Struct, frozen=True):
@@ -45,6 +52,10 @@ class DeskSnapshot(msgspec.Struct, frozen=True):
     """Every position, present only when ``trading_version`` moved."""
     funds: FundsView | None = None
     """The account, present only when ``trading_version`` moved."""
+    alerts_version: int = 0
+    """Bumps on every new or acknowledged alert."""
+    alerts: tuple[AlertEntry, ...] | None = None
+    """Every kept alert, present only when ``alerts_version`` moved past what was asked."""
 
 
 class QueueDepth(msgspec.Struct, frozen=True):
@@ -83,6 +94,35 @@ class RemoveFromWatchlist(msgspec.Struct, frozen=True, tag=True):
     """Remove an instrument from the watchlist."""
 
     symbol: str
+    user: str = "local"
+
+
+class HaltTrading(msgspec.Struct, frozen=True, tag=True):
+    """Stop all new orders (cancels still pass) until an explicit resume."""
+
+    reason: str
+    user: str = "local"
+
+
+class ResumeTrading(msgspec.Struct, frozen=True, tag=True):
+    """Lift a halt or reduce-only state; refused before reconciliation has passed."""
+
+    user: str = "local"
+    reason: str = "resumed from the desk"
+
+
+class KillSwitch(msgspec.Struct, frozen=True, tag=True):
+    """HALT, cancel every open order, and optionally flatten every position at market."""
+
+    reason: str
+    flatten: bool = False
+    user: str = "local"
+
+
+class AcknowledgeAlert(msgspec.Struct, frozen=True, tag=True):
+    """Acknowledge one alert by id, or every alert when ``alert_id`` is None."""
+
+    alert_id: str | None = None
     user: str = "local"
 
 

@@ -10,6 +10,8 @@ from textual.widgets import Label, Static
 
 GLOBAL_KEYS = (
     ("1 2 3 4", "market watch · orders · positions · trades"),
+    ("6 8 9", "alerts · health · risk"),
+    ("ctrl+k", "KILL SWITCH: cancel every order and HALT (asks first)"),
     ("?", "this help"),
     ("ctrl+p", "command palette: screens and actions"),
     ("q", "quit the desk (the engine stops cleanly)"),

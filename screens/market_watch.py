@@ -107,6 +107,7 @@ class MarketWatchScreen(Screen[None]):
     BINDINGS = [
         Binding("b", "ticket('BUY')", "Buy"),
         Binding("s", "ticket('SELL')", "Sell"),
+        Binding("c", "chart", "Chart"),
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("a", "add_symbol", "Add"),
         Binding("d,delete", "remove_symbol", "Remove"),
@@ -215,6 +216,16 @@ class MarketWatchScreen(Screen[None]):
             return
         instrument = TicketInstrument(token, row.exchange, row.tradingsymbol, row.ltp)
         self.app.push_screen(OrderTicketScreen(instrument, Side(side)))
+
+    def action_chart(self) -> None:
+        """Open the candlestick chart of the selected instrument."""
+        from screens.chart import ChartScreen
+
+        key = self.selected_key()
+        if key is None:
+            self.notify("select an instrument first", severity="warning")
+            return
+        self.app.push_screen(ChartScreen(key))
 
     def action_filter(self) -> None:
         """Show the filter box."""

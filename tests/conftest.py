@@ -13,6 +13,8 @@ from engine.clock import IST, TestClock
 from engine.kernel import Kernel
 from engine.settings import Settings, load_settings
 
+pytest_plugins = ["tests.services"]
+
 FROZEN_START = datetime(2026, 11, 25, 10, 30, tzinfo=IST)
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from engine.alerts import AlertRaised, Severity
 from engine.clock import TestClock
 from engine.component import Component
 from engine.health import HealthState
-from engine.kernel import Kernel
+from engine.kernel import EngineStartError, Kernel
 from engine.snapshot import AddToWatchlist, RemoveFromWatchlist
 
 
@@ -69,13 +71,42 @@ async def test_crashed_component_is_failed_alerted_and_others_run_on(settings) -
     assert "RuntimeError: boom" in failed.detail
     assert kernel.health.get("feed").state == HealthState.RUNNING
     assert kernel.health.overall() == HealthState.FAILED
-    _topic, alert = alerts.get_nowait()
-    assert isinstance(alert, AlertRaised) and alert.severity == Severity.WARNING
-    assert "strategy failed" in alert.message
+    raised = []
+    while (item := alerts.get_nowait()) is not None:
+        raised.append(item[1])
+    failure = next(a for a in raised if "strategy failed" in a.message)
+    assert isinstance(failure, AlertRaised) and failure.severity == Severity.WARNING
     assert kernel.readiness()[0] is False
     shutdown.set()
     await asyncio.wait_for(task, 5)
     assert "stop feed" in log
+
+
+async def test_a_component_that_cannot_start_stops_the_others_and_names_itself(settings) -> None:
+    kernel = Kernel(settings, TestClock())
+    log: list[str] = []
+
+    class Broken(Component):
+        name = "ledger"
+
+        async def start(self) -> None:
+            raise ConnectionError("connection refused\nsecond line")
+
+    kernel.components = [Recorder("storage", log), Broken(), Recorder("feed", log)]
+    with pytest.raises(EngineStartError) as error:
+        await kernel.run(asyncio.Event())
+    assert str(error.value) == "ledger could not start: connection refused"
+    assert log == ["start storage", "stop storage"]
+    assert kernel.health.get("ledger").state == HealthState.FAILED
+
+
+async def test_paper_trading_starts_halted_and_turns_active_once_the_ledger_loads(settings) -> None:
+    kernel = Kernel(settings, TestClock())
+    assert kernel.risk.state.value == "HALTED"
+    shutdown, task = await run_until_started(kernel)
+    assert kernel.status().trading_state == "ACTIVE"
+    shutdown.set()
+    await asyncio.wait_for(task, 5)
 
 
 async def test_stop_is_bounded_by_the_shutdown_timeout(settings) -> None:

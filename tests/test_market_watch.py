@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from screens.add_symbol import AddSymbolScreen
 from screens.help import HelpScreen
 from screens.market_watch import MarketWatchScreen
 
@@ -14,6 +15,13 @@ async def wait_until(pilot, condition, attempts: int = 100) -> None:
             return
         await pilot.pause(0.05)
     raise AssertionError("condition never became true")
+
+
+async def add_symbol(pilot, text: str) -> None:
+    await pilot.press("a")
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, AddSymbolScreen))
+    await pilot.press(*text, "enter")
+    await wait_until(pilot, lambda: not isinstance(pilot.app.screen, AddSymbolScreen))
 
 
 def symbols(screen: MarketWatchScreen) -> list[str]:
@@ -95,11 +103,11 @@ async def test_remove_and_add_symbol_persist(desk_app, frozen_kernel) -> None:
         await pilot.press("d")  # cursor is on RELIANCE
         await wait_until(pilot, lambda: "RELIANCE" not in symbols(screen))
         assert "NSE:RELIANCE" not in json.loads(watchlist_file.read_text())["symbols"]
-        await pilot.press("a", *"reliance", "enter")
+        await add_symbol(pilot, "reliance")
         await wait_until(pilot, lambda: "RELIANCE" in symbols(screen))
         assert symbols(screen)[-1] == "RELIANCE"
         assert json.loads(watchlist_file.read_text())["symbols"][-1] == "NSE:RELIANCE"
-        await pilot.press("a", *"nosuch", "enter")
+        await add_symbol(pilot, "nosuch")
         await pilot.pause(0.2)
         assert screen.table.row_count == 52
 

@@ -108,7 +108,7 @@ def test_kill_9_mid_session_and_restart_gives_the_same_book(tmp_path: Path) -> N
         assert ltp
         assert engine.ask("submit", **order("BUY", 10))["ok"]
         assert engine.ask("submit", **order("SELL", 3))["ok"]
-        limit_price = round(ltp * 0.95 / 0.05) * 0.05
+        limit_price = round(ltp * 0.98 / 0.05) * 0.05
         resting = engine.ask("submit", **order("BUY", 5, "LIMIT", price=round(limit_price, 2)))
         assert resting["ok"], resting
         cancelled = engine.ask("submit", **order("BUY", 2, "LIMIT", price=round(limit_price, 2)))

@@ -34,6 +34,7 @@ def buy_or_sell(kernel: Kernel, side: Side, qty: int, **kw: object) -> SubmitOrd
 async def started(settings: Settings, clock: TestClock) -> Kernel:
     kernel = Kernel(settings, clock)
     await kernel.trading.start()
+    kernel.reconcile()
     kernel.feed.emit(len(kernel.feed.market.tokens))
     return kernel
 
@@ -52,7 +53,7 @@ async def test_buy_see_fill_limit_cancel_square_off_quit_restart(settings: Setti
     ltp = kernel.trading.ltp(snap.positions[0].instrument_token)
     assert ltp is not None
     limit = await kernel.execute(
-        buy_or_sell(kernel, Side.BUY, 5, order_type=OrderType.LIMIT, price=round(ltp * 0.9, 1))
+        buy_or_sell(kernel, Side.BUY, 5, order_type=OrderType.LIMIT, price=round(ltp * 0.98, 1))
     )
     assert limit.ok and kernel.trading.order(limit.client_order_id).status is OrderStatus.OPEN  # type: ignore[union-attr]
     cancel = await kernel.execute(CancelOrder(user="AB1234", client_order_id=limit.client_order_id))  # type: ignore[arg-type]
@@ -70,6 +71,7 @@ async def test_buy_see_fill_limit_cancel_square_off_quit_restart(settings: Setti
 
     again = Kernel(settings, clock)
     await again.trading.start()
+    again.reconcile()
     restored = again.snapshot(0)
     assert restored.orders == flat.orders
     assert restored.fills == flat.fills

@@ -17,6 +17,11 @@ HEALTH_STYLE = {
     "failed": "bold white on red",
     "stopped": "dim",
 }
+STATE_STYLE = {
+    "ACTIVE": "bold black on green",
+    "REDUCING": "bold black on yellow",
+    "HALTED": "bold white on red",
+}
 FEED_STYLE = {"live": "green", "connecting": "yellow", "closed": "dim", "stopped": "dim"}
 
 
@@ -41,6 +46,9 @@ class DeskHeader(Static):
         self.watch(self.app, "engine_error", lambda _: self.show_status(self.app.status))
         self.watch(self.app, "funds", lambda _: self.show_status(self.app.status))
 
+    def on_resize(self) -> None:
+        self.show_status(getattr(self.app, "status", None))
+
     def show_status(self, status: EngineStatus | None) -> None:
         """Render the header line from the engine status."""
         app = self.app
@@ -53,15 +61,16 @@ class DeskHeader(Static):
     def render_status(
         self, status: EngineStatus | None, engine_error: str = "", funds: FundsView | None = None
     ) -> Text:
-        """The header line as styled text."""
+        """The header line as styled text; below 150 columns it drops words, not facts."""
+        wide = self.size.width >= 150 or self.size.width == 0
         line = Text(" AlphaPT ", style="bold")
-        if self.screen_title:
+        if self.screen_title and wide:
             line.append(f"· {self.screen_title} ", style="bold cyan")
-        separator = (" │ ", "dim")
+        separator = (" │ ", "dim") if wide else ("│", "dim")
         if status is None:
             line.append_text(Text.assemble(separator, ("connecting to engine…", "yellow")))
             return line
-        clock = ns_to_ist(status.now_ns).strftime("%d %b %H:%M:%S IST")
+        clock = ns_to_ist(status.now_ns).strftime("%d %b %H:%M:%S IST" if wide else "%H:%M:%S")
         mode_style = "bold white on dark_green" if status.mode == "PAPER" else "bold white on red"
         line.append_text(
             Text.assemble(
@@ -69,25 +78,33 @@ class DeskHeader(Static):
                 (clock, ""),
                 separator,
                 (f" {status.mode} ", mode_style),
+                " ",
+                (f" {status.trading_state} ", STATE_STYLE.get(status.trading_state, "")),
                 separator,
-                ("feed ", "dim"),
+                ("feed " if wide else "", "dim"),
                 (status.feed_state, FEED_STYLE.get(status.feed_state, "")),
+                " " if wide else "",
+                separator if wide else (" ", ""),
+                (f"{status.ticks_per_second:,.0f} {'ticks/s' if wide else 't/s'}", ""),
                 separator,
-                (f"{status.ticks_per_second:,.0f} ticks/s", ""),
-                separator,
-                ("engine ", "dim"),
+                ("engine " if wide else "", "dim"),
                 (status.health, HEALTH_STYLE.get(status.health, "")),
             )
         )
+        if status.unacknowledged_alerts:
+            count = status.unacknowledged_alerts
+            label = f"⚠ {count} alerts" if wide else f"⚠{count}"
+            line.append_text(Text.assemble(separator, (label, "bold yellow")))
         if funds is not None:
             pnl = funds.net_pnl
             pnl_style = "bold green" if pnl > 0 else "bold red" if pnl < 0 else ""
+            available = fmt.price(funds.available) if funds.available else "0.00"
             line.append_text(
                 Text.assemble(
                     separator,
-                    ("funds ", "dim"),
-                    (f"₹{fmt.price(funds.available) if funds.available else '0.00'}", ""),
-                    ("  day P&L ", "dim"),
+                    ("funds " if wide else "", "dim"),
+                    (f"₹{available}" if wide else f"₹{fmt.quantity(int(funds.available))}", ""),
+                    ("  day P&L " if wide else " P&L ", "dim"),
                     (fmt.signed(pnl), pnl_style),
                 )
             )

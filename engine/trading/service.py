@@ -77,6 +77,8 @@ class TradingService(OrderCommands, Component):
         self.cache = cache
         self.raise_alert = raise_alert
         self.pre_trade: PreTradeCheck | None = None
+        self.on_pnl: Callable[[TradingService], None] | None = None
+        """Called after every fill and mark-to-market (the risk manager's loss monitors)."""
         self.book = OrderBook()
         self.portfolio = Portfolio(ns_to_ist(clock.now_ns()).date())
         self.journal = Journal()
@@ -149,7 +151,9 @@ class TradingService(OrderCommands, Component):
         now = self.clock.now_ns()
         if self.portfolio.roll_day(ns_to_ist(now).date()):
             self._changed(orders=False)
-        if seconds_until(now, self.paper.mis_squareoff_time) <= 0:
+        # An always-open development market has no session end, so no intraday square-off.
+        always_open = getattr(getattr(self.settings, "feed", None), "session", "") == "always-open"
+        if not always_open and seconds_until(now, self.paper.mis_squareoff_time) <= 0:
             await self.square_off_mis()
         if not self.ledger_up and self.clock.monotonic() >= self._retry_at:
             await self._try_recover()
@@ -256,6 +260,8 @@ class TradingService(OrderCommands, Component):
             self._dirty_positions.add((fill.instrument_token, fill.product.value, fill.strategy_id))
             self.bus.publish(f"fills.{fill.strategy_id}", fill)
         self._changed(orders=True)
+        if fill is not None and self.on_pnl is not None:
+            self.on_pnl(self)
 
     def _changed(self, orders: bool) -> None:
         self.version += 1
@@ -297,6 +303,8 @@ class TradingService(OrderCommands, Component):
                 marked = True
         if marked:
             self.version += 1
+            if self.on_pnl is not None:
+                self.on_pnl(self)
         return ticks
 
     # -- views --------------------------------------------------------------------------

@@ -106,9 +106,10 @@ def order_cmd(
 
 
 def trading_settings(data_dir: Path, ledger_url: str | None = None, **paper: Any) -> Settings:
-    """Settings with a private data dir; ``paper`` overrides paper-trading fields."""
+    """Settings with a private data dir and an IST session; ``paper`` overrides paper fields."""
     return load_settings(
         data_dir=data_dir,
+        feed={"session": "ist"},
         metrics={"enabled": False},
         storage={"enabled": False},
         ledger={"url": ledger_url},
