@@ -11,7 +11,7 @@ import structlog
 from alphapt_tui.cli import fail
 from engine.clock import LiveClock
 from engine.http_endpoint import MetricsPortInUse, MetricsServer
-from engine.kernel import Kernel
+from engine.kernel import EngineStartError, Kernel
 from engine.logs import configure_logging
 from engine.settings import Settings
 
@@ -31,7 +31,10 @@ def run_daemon(settings: Settings) -> int:
     clock = LiveClock()
     configure_logging(clock, settings.log.level, stream=sys.stdout)
     log = structlog.get_logger("alphapt.daemon")
-    kernel = Kernel(settings, clock)
+    try:
+        kernel = Kernel(settings, clock)
+    except EngineStartError as exc:
+        return fail(str(exc), status=1)
     try:
         metrics = start_metrics(kernel)
     except MetricsPortInUse as exc:
@@ -48,6 +51,9 @@ def run_daemon(settings: Settings) -> int:
 
     try:
         asyncio.run(serve())
+    except EngineStartError as exc:
+        log.error("engine could not start", reason=str(exc))
+        return fail(str(exc), status=1)
     finally:
         if metrics is not None:
             metrics.stop()

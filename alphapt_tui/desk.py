@@ -8,7 +8,7 @@ from alphapt_tui.daemon import start_metrics
 from engine.client import LocalEngineClient
 from engine.clock import LiveClock
 from engine.http_endpoint import MetricsPortInUse
-from engine.kernel import Kernel
+from engine.kernel import EngineStartError, Kernel
 from engine.logs import configure_logging
 from engine.runner import EngineThread
 from engine.settings import Settings
@@ -22,14 +22,20 @@ def run_desk(settings: Settings) -> int:
         configure_logging(clock, settings.log.level, file=log_file)
     except OSError as exc:
         return fail(f"cannot write the log file {log_file}: {exc.strerror}")
-    kernel = Kernel(settings, clock)
+    try:
+        kernel = Kernel(settings, clock)
+    except EngineStartError as exc:
+        return fail(str(exc), status=1)
     try:
         metrics = start_metrics(kernel)
     except MetricsPortInUse as exc:
         return fail(str(exc))
     engine = EngineThread(kernel)
     try:
-        engine.start()
+        try:
+            engine.start()
+        except EngineStartError as exc:
+            return fail(str(exc), status=1)
         DeskApp(LocalEngineClient(engine), settings).run()
     finally:
         engine.stop()

@@ -114,7 +114,27 @@ def run_login(
         f"{describe_expiry(session, clock)}.",
         file=stdout,
     )
+    try:
+        count = asyncio.run(_download_instruments(kite, data_dir, session.access_token, clock))
+    except Exception as exc:  # the login itself succeeded; the feed will say what is missing
+        print(f"alphapt-tui: instruments dump not downloaded: {exc}".splitlines()[0], file=stderr)
+    else:
+        print(f"Instruments dump cached: {count:,} instruments.", file=stdout)
     return EXIT_OK
+
+
+async def _download_instruments(
+    kite: KiteSettings, data_dir: Path, access_token: str, clock: Clock
+) -> int:
+    """Fetch (or reuse today's) instruments dump so the Kite feed can start."""
+    from engine.instruments import InstrumentsService
+
+    assert kite.api_key is not None
+    async with KiteRest(
+        kite.root, kite.api_key, lambda: access_token, timeout_s=kite.request_timeout_s
+    ) as rest:
+        registry = await InstrumentsService(data_dir, clock, rest).ensure()
+    return len(registry.all())
 
 
 async def _exchange(kite: KiteSettings, request_token: str, secret, clock: Clock):

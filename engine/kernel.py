@@ -66,13 +66,21 @@ class Kernel:
         self.health = HealthRegistry()
         self.bus = MessageBus(settings.bus.event_queue_high_water)
         self.cache = MarketCache(history_points=settings.ui.sparkline_points)
-        self.feed = MockFeed(settings.feed, self.clock, self.bus)
+        self.feed = self._build_feed(settings)
         self.cache.add_instruments(self.feed.instruments())
         self.cache.set_market_days(self.feed.market_days())
         self.watchlist = Watchlist(
             settings.data_dir / "watchlist.json",
             default=[instrument.key for instrument in self.feed.instruments()[:52]],
         )
+        if settings.feed.source == "kite":
+            self.feed.subscribe(
+                [
+                    self.cache.by_key[k].instrument_token
+                    for k in self.watchlist.keys
+                    if k in self.cache.by_key
+                ]
+            )
         self.quality = QualityMonitor(
             dict(self.cache.instruments),
             dict(self.cache.days),
@@ -121,6 +129,30 @@ class Kernel:
         self._alert_ids = itertools.count(1)
         self._rate_mark = (0, 0)
         DeskCollector(self).register(self.metrics.registry)
+
+    def _build_feed(self, settings: Settings) -> Component:
+        if settings.feed.source != "kite":
+            return MockFeed(settings.feed, self.clock, self.bus)
+        # Imported only for Kite: it pulls in the websocket client and the instruments dump.
+        from engine.feeds.kite_ticker import KiteFeed
+        from engine.instruments import InstrumentsService
+        from engine.kite.token_store import token_provider
+
+        kite = settings.kite
+        registry = InstrumentsService(settings.data_dir, self.clock, rest=None).load_cached()
+        if registry is None:
+            raise EngineStartError(
+                "feed could not start: no Kite instruments dump is cached; "
+                "run `alphapt-tui login` (it downloads the dump after logging in)"
+            )
+        return KiteFeed(
+            kite,
+            self.clock,
+            self.bus,
+            self.raise_alert,
+            token_provider(kite.resolved_token_file(settings.data_dir), self.clock),
+            instruments=registry.all(),
+        )
 
     # -- hot path ---------------------------------------------------------------
 

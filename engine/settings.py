@@ -19,6 +19,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from engine.kite.settings import KiteSettings
 from engine.ledger.settings import LedgerSettings
 from engine.notify.settings import NotifySettings
 from engine.quality.settings import QualitySettings
@@ -39,8 +40,9 @@ Scenario = Literal["calm", "trending", "volatile", "gap-open", "circuit", "bad-d
 class FeedSettings(Section):
     """Where market data comes from and, for the mock feed, how it behaves."""
 
-    source: Literal["mock"] = "mock"
-    """Feed source. ``mock`` is a deterministic simulated NSE market."""
+    source: Literal["mock", "kite"] = "mock"
+    """Feed source: ``mock`` (a deterministic simulated NSE market) or ``kite`` (Zerodha's live
+    ticker; needs ``alphapt-tui login`` first; orders stay on paper unless live mode is on)."""
     scenario: Scenario = "calm"
     """Mock market regime: calm, trending, volatile, gap-open, circuit, or bad-data (calm with injected faults)."""
     fault_rate: float = Field(default=0.01, ge=0.0, le=1.0)
@@ -139,6 +141,8 @@ class Settings(BaseSettings):
     """Pre-trade checks, loss limits and the trading-state machine."""
     notify: NotifySettings = NotifySettings()
     """Outbound alert channels (webhook, Slack, e-mail); all off by default."""
+    kite: KiteSettings = KiteSettings()
+    """Zerodha Kite Connect: credentials, endpoints, ticker, instruments refresh."""
     shutdown_timeout_s: float = Field(default=2.0, gt=0, le=60)
     """Bound on draining queues and stopping components at shutdown."""
 

@@ -14,6 +14,7 @@ import argparse
 import ast
 import inspect
 import itertools
+import json
 import sys
 import textwrap
 import typing
@@ -92,6 +93,10 @@ def render_value(value: object) -> str:
         return str(value.value)
     if isinstance(value, time):
         return value.strftime("%H:%M")
+    if isinstance(value, list | tuple | dict | set | frozenset):
+        # Complex values are read from the environment as JSON.
+        plain = sorted(value) if isinstance(value, set | frozenset) else value
+        return json.dumps(plain, default=lambda v: getattr(v, "value", str(v)))
     return str(value)
 
 

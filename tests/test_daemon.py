@@ -112,3 +112,27 @@ def test_metrics_port_in_use_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
     assert result.stderr.count("\n") == 1
     assert f"metrics address 127.0.0.1:{port} is unavailable" in result.stderr
+
+
+@pytest.mark.slow
+def test_unreachable_ledger_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    result = subprocess.run(
+        [sys.executable, "-m", "alphapt_tui", "--no-ui"],
+        env=daemon_env(
+            tmp_path,
+            ALPHAPT_LEDGER__URL=f"postgresql+asyncpg://postgres:s3cretpw@127.0.0.1:{port}/x",
+            ALPHAPT_STORAGE__ENABLED="false",
+        ),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and "Traceback" not in result.stdout
+    assert result.stderr.startswith("alphapt-tui: execution could not start: ")
+    assert result.stderr.count("\n") == 1
+    assert "s3cretpw" not in result.stderr + result.stdout

@@ -167,9 +167,12 @@ def test_login_command_exchanges_the_token_and_stores_it(
     assert status == 0, err
     assert f"connect/login?v=3&api_key={kite.api_key}" in out
     assert "Logged in to Kite as AB1234" in out and "expires in " in out
-    (request,) = kite.requests
+    request, instruments = kite.requests
     assert (request.method, request.path) == ("POST", "/session/token")
     assert request.params["checksum"] == [kite.checksum()]
+    # The Kite feed needs the instruments dump, so login fetches it with the new token.
+    assert (instruments.method, instruments.path) == ("GET", "/instruments")
+    assert "Instruments dump cached:" in out
     assert stat.S_IMODE(kite_env.stat().st_mode) == 0o600
     assert json.loads(kite_env.read_text())["access_token"] == kite.access_token
     assert SECRET not in out + err and kite.access_token not in out + err
