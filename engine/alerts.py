@@ -23,6 +23,7 @@ class AlertSource(StrEnum):
     FEED = "feed"
     BROKER = "broker"
     SYSTEM = "system"
+    STRATEGY = "strategy"
 
 
 class AlertRaised(msgspec.Struct, frozen=True):

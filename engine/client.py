@@ -11,6 +11,7 @@ from engine.orders.commands import SubmitOrder
 from engine.risk import RiskSnapshot
 from engine.runner import EngineThread
 from engine.snapshot import CommandResult, DeskSnapshot, HealthReport
+from engine.strategies.views import StrategyView
 from engine.trading.views import OrderEstimate
 
 T = TypeVar("T")
@@ -39,6 +40,10 @@ class EngineClient(Protocol):
 
     async def bars(self, key: str, timeframe: str) -> ChartBars:
         """Stored bars of one instrument for a chart."""
+        ...
+
+    async def strategies(self) -> tuple[StrategyView, ...]:
+        """Every strategy with its state, positions, P&L, signals and latency."""
         ...
 
     async def instruments(self) -> tuple[str, ...]:
@@ -86,6 +91,9 @@ class LocalEngineClient:
 
     async def bars(self, key: str, timeframe: str) -> ChartBars:
         return await self._run(self.engine.kernel.bars(key, timeframe))
+
+    async def strategies(self) -> tuple[StrategyView, ...]:
+        return await self._call(self.engine.kernel.strategy_views)
 
     async def instruments(self) -> tuple[str, ...]:
         return await self._call(self.engine.kernel.instrument_keys)

@@ -45,6 +45,16 @@ from engine.snapshot import (
     ResumeTrading,
 )
 from engine.storage.component import TickStoreComponent
+from engine.strategies import StrategyManager
+from engine.strategies.commands import (
+    AddStrategy,
+    DisableStrategy,
+    EnableStrategy,
+    StartStrategy,
+    StopStrategy,
+    UpdateStrategyParams,
+)
+from engine.strategies.views import StrategyView
 from engine.trading.service import TradingService
 from engine.trading.views import OrderEstimate
 from engine.watchlist import Watchlist, WatchlistError
@@ -110,6 +120,20 @@ class Kernel:
         self.notifier = AlertNotifier(settings.notify, self.bus, self.clock)
         self.bus.add_hot_path(self._on_ticks)
         self.bus.add_hot_path(self.trading.on_ticks)
+        self.strategies: StrategyManager | None = None
+        if settings.strategies.enabled:
+            self.strategies = StrategyManager(
+                settings.strategies,
+                clock=self.clock,
+                bus=self.bus,
+                cache=self.cache,
+                gateway=self.trading,
+                raise_alert=self.raise_alert,
+                data_dir=settings.data_dir,
+                registry=self.metrics.registry,
+                engine_mode=settings.mode,
+            )
+            self.bus.add_hot_path(self.strategies.on_ticks)
         self.components: list[Component] = [self.notifier]
         self.storage: TickStoreComponent | None = None
         if settings.storage.enabled:
@@ -122,6 +146,8 @@ class Kernel:
             )
             self.components.append(self.storage)
         self.components.append(self.trading)
+        if self.strategies is not None:
+            self.components.append(self.strategies)
         self.components.append(self.feed)
         self.started = asyncio.Event()
         self.started_ns = self.clock.now_ns()
@@ -387,10 +413,47 @@ class Kernel:
                 tail = "; ".join(report.errors)
                 done = "cancelled every open order" + (" and flattened" if report.flattened else "")
                 return CommandResult(not report.errors, f"kill switch: HALTED, {done}. {tail}")
+            case (
+                AddStrategy()
+                | StartStrategy()
+                | StopStrategy()
+                | EnableStrategy()
+                | DisableStrategy()
+                | UpdateStrategyParams()
+            ):
+                return self._strategy_command(command)
             case AcknowledgeAlert(alert_id=alert_id, user=user):
                 count = self.alert_log.acknowledge(alert_id, user)
                 return CommandResult(True, f"acknowledged {count} alert(s)")
         return CommandResult(False, f"unsupported command: {type(command).__name__}")
+
+    def _strategy_command(self, command: object) -> CommandResult:
+        manager = self.strategies
+        if manager is None:
+            return CommandResult(False, "strategies are off (ALPHAPT_STRATEGIES__ENABLED=false)")
+        match command:
+            case AddStrategy(name=name):
+                error = manager.add_strategy(
+                    name, command.class_name, command.instruments, command.params, command.start
+                )
+                done = f"strategy {name} added" + (" and started" if command.start else "")
+            case StartStrategy(name=name):
+                error, done = manager.start_strategy(name), f"strategy {name} started"
+            case StopStrategy(name=name):
+                error, done = manager.stop_strategy(name), f"strategy {name} stopped"
+            case EnableStrategy(name=name):
+                error, done = manager.enable(name), f"strategy {name} enabled"
+            case DisableStrategy(name=name):
+                error, done = manager.disable(name), f"strategy {name} disabled"
+            case UpdateStrategyParams(name=name, params=params):
+                error, done = manager.update_params(name, params), f"{name} parameters updated"
+            case _:
+                return CommandResult(False, f"unsupported command: {type(command).__name__}")
+        return CommandResult(False, error) if error else CommandResult(True, done)
+
+    def strategy_views(self) -> tuple[StrategyView, ...]:
+        """Every strategy with state, positions, P&L, signals and latency, for the screen."""
+        return self.strategies.views() if self.strategies is not None else ()
 
     async def _cancel_every_order(self) -> None:
         for order in self.trading.open_orders():

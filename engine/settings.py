@@ -25,6 +25,7 @@ from engine.notify.settings import NotifySettings
 from engine.quality.settings import QualitySettings
 from engine.risk.settings import RiskSettings
 from engine.storage.settings import StorageSettings
+from engine.strategies.settings import StrategiesSettings
 from engine.trading.settings import PaperSettings
 
 
@@ -141,6 +142,8 @@ class Settings(BaseSettings):
     """Pre-trade checks, loss limits and the trading-state machine."""
     notify: NotifySettings = NotifySettings()
     """Outbound alert channels (webhook, Slack, e-mail); all off by default."""
+    strategies: StrategiesSettings = StrategiesSettings()
+    """Strategy framework: which strategies run, on what, with which parameters."""
     kite: KiteSettings = KiteSettings()
     """Zerodha Kite Connect: credentials, endpoints, ticker, instruments refresh."""
     shutdown_timeout_s: float = Field(default=2.0, gt=0, le=60)
