@@ -167,7 +167,8 @@ class NatsConnection(Component):
         nc, self.nc = self.nc, None
         self.state = ConnState.CLOSED
         if nc is not None:
+            # Flush what is written, bounded; drain() would wait out pending pulls for 30 s.
             with suppress(Exception):
-                await nc.drain()
+                await nc.flush(timeout=self.settings.connect_timeout_s)
             with suppress(Exception):
                 await nc.close()
