@@ -65,6 +65,8 @@ class AlertsScreen(Screen[None]):
 
     def show_alerts(self) -> None:
         """Redraw, keeping the cursor on the same alert."""
+        if not self.table.columns:  # updates can arrive before on_mount adds them
+            return
         self._shown_version = self.app.alerts_version
         table = self.table
         selected = self._ids[table.cursor_row] if self._ids and table.row_count else None

@@ -125,6 +125,8 @@ class OrdersScreen(Screen[None]):
 
     def show_orders(self) -> None:
         """Redraw the current tab (orders are few; a rebuild keeps the cursor on its order)."""
+        if not self.table.columns:  # updates can arrive before on_mount adds them
+            return
         self._seen_version = self.app.trading_version
         table = self.table
         selected = self.selected_order()

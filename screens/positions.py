@@ -96,6 +96,8 @@ class PositionsScreen(Screen[None]):
 
     def show_positions(self) -> None:
         """Redraw the positions and the totals line."""
+        if not self.table.columns:  # updates can arrive before on_mount adds them
+            return
         positions = sorted(self.app.positions, key=lambda p: (p.tradingsymbol, p.product))
         keys = [(p.instrument_token, p.product, p.strategy_id) for p in positions]
         table = self.table

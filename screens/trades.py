@@ -65,6 +65,8 @@ class TradesScreen(Screen[None]):
 
     def show_trades(self) -> None:
         """Redraw the trade book."""
+        if not self.table.columns:  # updates can arrive before on_mount adds them
+            return
         fills = sorted(self.app.fills, key=lambda f: f.ts_ns, reverse=True)
         self._shown = len(fills)
         table = self.table
