@@ -122,6 +122,8 @@ async def test_health_instruments_and_estimate_round_trip(desks, frozen_kernel: 
     assert await a.estimate(order) == frozen_kernel.estimate(order)
     assert await a.risk() == frozen_kernel.risk_snapshot()
     assert await a.bars("RELIANCE", "1m") == await frozen_kernel.bars("RELIANCE", "1m")
+    assert await a.strategies() == frozen_kernel.strategy_views()
+    assert await a.strategy_classes() == frozen_kernel.strategy_classes()
 
 
 def test_nats_client_has_every_method_of_the_engine_client_protocol() -> None:

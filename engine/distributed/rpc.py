@@ -13,6 +13,7 @@ import msgspec
 
 from engine import snapshot as desk_commands
 from engine.orders.commands import CancelAllOrders, CancelOrder, ModifyOrder, SubmitOrder
+from engine.strategies import commands as strategy_commands
 
 METHODS: tuple[str, ...] = (
     "snapshot",
@@ -22,15 +23,17 @@ METHODS: tuple[str, ...] = (
     "estimate",
     "risk",
     "bars",
+    "strategies",
+    "strategy_classes",
 )
 """RPC methods; each is served on ``<prefix>.rpc.<method>``."""
 
 
-def _desk_commands() -> dict[str, type]:
-    """The tagged structs of :mod:`engine.snapshot` (watchlist, halt, kill switch, …)."""
+def _tagged(module: object) -> dict[str, type]:
+    """The tagged structs of a commands module, by class name."""
     return {
         name: value
-        for name, value in vars(desk_commands).items()
+        for name, value in vars(module).items()
         if isinstance(value, type)
         and issubclass(value, msgspec.Struct)
         and value.__struct_config__.tag is not None
@@ -38,7 +41,8 @@ def _desk_commands() -> dict[str, type]:
 
 
 COMMAND_TYPES: dict[str, type] = {
-    **_desk_commands(),
+    **_tagged(desk_commands),  # watchlist, halt, resume, kill switch, acknowledge alert
+    **_tagged(strategy_commands),
     **{kind.__name__: kind for kind in (SubmitOrder, ModifyOrder, CancelOrder, CancelAllOrders)},
 }
 """Commands an attached desk may send, by class name."""

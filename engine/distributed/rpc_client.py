@@ -21,6 +21,7 @@ from engine.distributed import rpc
 from engine.orders.commands import SubmitOrder
 from engine.risk import RiskSnapshot
 from engine.snapshot import CommandResult, DeskSnapshot, HealthReport
+from engine.strategies.views import StrategyView
 from engine.trading.views import OrderEstimate
 
 T = TypeVar("T")
@@ -134,6 +135,14 @@ class NatsEngineClient:
     async def bars(self, key: str, timeframe: str) -> ChartBars:
         """Stored bars of one instrument for a chart."""
         return await self._call("bars", rpc.encode(rpc.BarsRequest(key, timeframe)), ChartBars)
+
+    async def strategies(self) -> tuple[StrategyView, ...]:
+        """Every strategy with its state, positions, P&L, signals and latency."""
+        return await self._call("strategies", b"", tuple[StrategyView, ...])
+
+    async def strategy_classes(self) -> tuple[tuple[str, str], ...]:
+        """Every strategy class that can be added, as ``(name, one-line description)``."""
+        return await self._call("strategy_classes", b"", tuple[tuple[str, str], ...])
 
     async def instruments(self) -> tuple[str, ...]:
         """Every instrument key the daemon knows."""

@@ -23,6 +23,7 @@ from engine.distributed.settings import NatsSettings
 from engine.orders.commands import SubmitOrder
 from engine.risk import RiskSnapshot
 from engine.snapshot import CommandResult, DeskSnapshot, HealthReport
+from engine.strategies.views import StrategyView
 from engine.trading.views import OrderEstimate
 
 log = structlog.get_logger("engine.distributed")
@@ -46,6 +47,10 @@ class Served(Protocol):
     def risk_snapshot(self) -> RiskSnapshot: ...
 
     async def bars(self, key: str, timeframe: str) -> ChartBars: ...
+
+    def strategy_views(self) -> tuple[StrategyView, ...]: ...
+
+    def strategy_classes(self) -> tuple[tuple[str, str], ...]: ...
 
 
 class RpcServer(Component):
@@ -78,6 +83,8 @@ class RpcServer(Component):
             "estimate": self._estimate,
             "risk": self._risk,
             "bars": self._bars,
+            "strategies": self._strategies,
+            "strategy_classes": self._strategy_classes,
         }
         for method, handler in handlers.items():
             subject = rpc.rpc_subject(self.settings.subject_prefix, method)
@@ -126,6 +133,12 @@ class RpcServer(Component):
     async def _bars(self, msg: Msg) -> None:
         request = msgspec.msgpack.decode(msg.data, type=rpc.BarsRequest)
         await msg.respond(rpc.encode_reply(await self.kernel.bars(request.key, request.timeframe)))
+
+    async def _strategies(self, msg: Msg) -> None:
+        await msg.respond(rpc.encode_reply(self.kernel.strategy_views()))
+
+    async def _strategy_classes(self, msg: Msg) -> None:
+        await msg.respond(rpc.encode_reply(self.kernel.strategy_classes()))
 
     async def stop(self) -> None:
         subs, self._subs = self._subs, []
