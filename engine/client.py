@@ -46,6 +46,10 @@ class EngineClient(Protocol):
         """Every strategy with its state, positions, P&L, signals and latency."""
         ...
 
+    async def strategy_classes(self) -> tuple[tuple[str, str], ...]:
+        """Every strategy class that can be added: ``(name, one-line description)``."""
+        ...
+
     async def instruments(self) -> tuple[str, ...]:
         """Every instrument key the engine knows (``NSE:RELIANCE``), for symbol search."""
         ...
@@ -94,6 +98,9 @@ class LocalEngineClient:
 
     async def strategies(self) -> tuple[StrategyView, ...]:
         return await self._call(self.engine.kernel.strategy_views)
+
+    async def strategy_classes(self) -> tuple[tuple[str, str], ...]:
+        return await self._call(self.engine.kernel.strategy_classes)
 
     async def instruments(self) -> tuple[str, ...]:
         return await self._call(self.engine.kernel.instrument_keys)

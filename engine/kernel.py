@@ -50,6 +50,8 @@ from engine.strategies.commands import (
     AddStrategy,
     DisableStrategy,
     EnableStrategy,
+    ReloadStrategies,
+    RemoveStrategy,
     StartStrategy,
     StopStrategy,
     UpdateStrategyParams,
@@ -69,14 +71,18 @@ class EngineStartError(Exception):
 class Kernel:
     """One trading engine: bus, cache, feed and every other component."""
 
-    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+    def __init__(
+        self, settings: Settings, clock: Clock | None = None, feed: Component | None = None
+    ) -> None:
+        """``feed`` replaces the feed built from settings (replay); it supplies the instruments
+        and market days the same way."""
         self.settings = settings
         self.clock = clock or LiveClock()
         self.metrics = EngineMetrics()
         self.health = HealthRegistry()
         self.bus = MessageBus(settings.bus.event_queue_high_water)
         self.cache = MarketCache(history_points=settings.ui.sparkline_points)
-        self.feed = self._build_feed(settings)
+        self.feed = feed if feed is not None else self._build_feed(settings)
         self.cache.add_instruments(self.feed.instruments())
         self.cache.set_market_days(self.feed.market_days())
         self.watchlist = Watchlist(
@@ -420,6 +426,8 @@ class Kernel:
                 | EnableStrategy()
                 | DisableStrategy()
                 | UpdateStrategyParams()
+                | RemoveStrategy()
+                | ReloadStrategies()
             ):
                 return self._strategy_command(command)
             case AcknowledgeAlert(alert_id=alert_id, user=user):
@@ -447,6 +455,16 @@ class Kernel:
                 error, done = manager.disable(name), f"strategy {name} disabled"
             case UpdateStrategyParams(name=name, params=params):
                 error, done = manager.update_params(name, params), f"{name} parameters updated"
+            case RemoveStrategy(name=name):
+                error, done = manager.remove_strategy(name), f"strategy {name} removed"
+            case ReloadStrategies():
+                before = {key for key, _ in manager.available_classes()}
+                problems = manager.reload_user_strategies()
+                new = sorted({key for key, _ in manager.available_classes()} - before)
+                done = "strategies reloaded: " + (
+                    f"new {', '.join(new)}" if new else "no new class"
+                )
+                error = "; ".join([done, *problems]) if problems else None
             case _:
                 return CommandResult(False, f"unsupported command: {type(command).__name__}")
         return CommandResult(False, error) if error else CommandResult(True, done)
@@ -454,6 +472,10 @@ class Kernel:
     def strategy_views(self) -> tuple[StrategyView, ...]:
         """Every strategy with state, positions, P&L, signals and latency, for the screen."""
         return self.strategies.views() if self.strategies is not None else ()
+
+    def strategy_classes(self) -> tuple[tuple[str, str], ...]:
+        """Every strategy class that can be added, as ``(name, one-line description)``."""
+        return self.strategies.available_classes() if self.strategies is not None else ()
 
     async def _cancel_every_order(self) -> None:
         for order in self.trading.open_orders():

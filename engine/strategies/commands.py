@@ -54,6 +54,19 @@ class UpdateStrategyParams(msgspec.Struct, frozen=True, tag=True):
     user: str = "local"
 
 
+class RemoveStrategy(msgspec.Struct, frozen=True, tag=True):
+    """Forget a strategy that is not running and has no open orders."""
+
+    name: str
+    user: str = "local"
+
+
+class ReloadStrategies(msgspec.Struct, frozen=True, tag=True):
+    """Rescan the strategies directory so newly dropped files can be used."""
+
+    user: str = "local"
+
+
 STRATEGY_COMMANDS = (
     AddStrategy,
     StartStrategy,
@@ -61,4 +74,6 @@ STRATEGY_COMMANDS = (
     EnableStrategy,
     DisableStrategy,
     UpdateStrategyParams,
+    RemoveStrategy,
+    ReloadStrategies,
 )

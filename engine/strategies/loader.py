@@ -61,7 +61,9 @@ def load_file(catalog: Catalog, path: Path) -> None:
         module = importlib.util.module_from_spec(spec)
         # pydantic resolves postponed annotations through sys.modules, so register first.
         sys.modules[module_name] = module
-        spec.loader.exec_module(module)
+        # Compiled from source every time: a file rewritten within the same second as its
+        # cached bytecode would otherwise reload stale, and the user's folder stays clean.
+        exec(compile(path.read_bytes(), str(path), "exec"), module.__dict__)
     except Exception as exc:
         sys.modules.pop(module_name, None)
         catalog.errors.append(f"{origin}: {one_line(exc)}")

@@ -32,6 +32,7 @@ from engine.strategies.dispatch import TickDispatcher
 from engine.strategies.gateway import OrderGateway
 from engine.strategies.latency import StrategyLatencyCollector
 from engine.strategies.loader import Catalog, load_catalog, one_line, validate_params
+from engine.strategies.runtime import StrategyRuntime
 from engine.strategies.settings import StrategiesSettings, StrategyEntry
 from engine.strategies.slot import BarHistory, MarketView, StrategySlot
 
@@ -43,7 +44,7 @@ RaiseAlert = Callable[[Severity, AlertSource, str], object]
 ORDER_EVENTS = get_args(OrderEvent)
 
 
-class StrategyManager(StrategyControl, Component):
+class StrategyManager(StrategyRuntime, StrategyControl, Component):
     """Runs every configured strategy inside the engine."""
 
     name = "strategies"
@@ -87,6 +88,7 @@ class StrategyManager(StrategyControl, Component):
         self.dispatch = TickDispatcher(settings.tick_budget_ms / 1000.0, self.fail, self._slow)
         self._events = bus.subscribe(self.name, ("orders.", "fills."))
         self._loaded = False
+        self.catalog = Catalog()
         if registry is not None:
             registry.register(StrategyLatencyCollector(self._latency_source))
 
@@ -101,7 +103,9 @@ class StrategyManager(StrategyControl, Component):
             from engine.strategies.builtin import BUILTINS
 
             self._builtins = BUILTINS
-        catalog = load_catalog(self._builtins, self.directory, self.settings.entry_points)
+        catalog = self.catalog = load_catalog(
+            self._builtins, self.directory, self.settings.entry_points
+        )
         for error in catalog.errors:
             self._load_error(error)
         for entry in self.settings.entries:

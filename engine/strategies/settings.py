@@ -20,7 +20,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 _CONFIG = ConfigDict(use_attribute_docstrings=True, extra="forbid", frozen=True)
-_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
+NAME_RULE = r"[a-z][a-z0-9_-]{0,31}"
+"""Strategy ids: short enough for topics and views, safe in NATS subjects and the ledger."""
+_NAME = re.compile(NAME_RULE)
+RESERVED_NAMES = frozenset({"manual", "kill-switch"})
+"""``strategy_id`` values the desk itself uses (manual orders, kill-switch flattening)."""
 
 
 class StrategyLimits(BaseModel):
@@ -48,7 +52,7 @@ class StrategyEntry(BaseModel):
     )
 
     name: str
-    """Strategy id: lowercase letters, digits and ``_``, at most 32; used in bus topics and orders."""
+    """Strategy id: 1-32 lowercase letters, digits, ``_`` or ``-``; used in topics and orders."""
     class_: str = Field(alias="class")
     """Strategy class: a built-in key, a class name from a strategy file, or an entry point name."""
     instruments: tuple[str, ...] = ()
@@ -68,7 +72,11 @@ class StrategyEntry(BaseModel):
     @classmethod
     def _check_name(cls, value: str) -> str:
         if not _NAME.fullmatch(value):
-            raise ValueError("must be 1-32 lowercase letters, digits or _, starting with a letter")
+            raise ValueError(
+                "must be 1-32 lowercase letters, digits, _ or -, starting with a letter"
+            )
+        if value in RESERVED_NAMES:
+            raise ValueError(f"{value!r} is reserved by the desk")
         return value
 
 
