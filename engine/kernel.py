@@ -161,8 +161,11 @@ class Kernel:
         self._alert_ids = itertools.count(1)
         self._rate_mark = (0, 0)
         DeskCollector(self).register(self.metrics.registry)
+        self._wire_distributed(settings)
 
     def _build_feed(self, settings: Settings) -> Component:
+        if settings.feed.source == "nats":
+            return self._nats_feed(settings)
         if settings.feed.source != "kite":
             return MockFeed(settings.feed, self.clock, self.bus)
         # Imported only for Kite: it pulls in the websocket client and the instruments dump.
@@ -185,6 +188,44 @@ class Kernel:
             token_provider(kite.resolved_token_file(settings.data_dir), self.clock),
             instruments=registry.all(),
         )
+
+    def _nats_feed(self, settings: Settings) -> Component:
+        from engine.distributed.wiring import connect_nats, nats_feed
+        from engine.feeds.universe import build_universe
+
+        if settings.nats.url is None:
+            raise EngineStartError("feed could not start: feed.source = nats needs nats.url")
+        self.nats = connect_nats(settings.nats)
+        # The publishing daemon's universe: the same mock universe size on both sides.
+        universe = [instrument for instrument, _ in build_universe(settings.feed.universe_size)]
+        return nats_feed(
+            settings.nats, self.nats, self.clock, self.bus, universe, [], self.raise_alert
+        )
+
+    def _wire_distributed(self, settings: Settings) -> None:
+        self.distributed = None
+        if not (settings.nats.url or settings.redis.url):
+            return
+        from engine.distributed.wiring import build_distributed
+
+        self.distributed = build_distributed(
+            settings.nats,
+            settings.redis,
+            clock=self.clock,
+            bus=self.bus,
+            cache=self.cache,
+            kernel=self,
+            raise_alert=self.raise_alert,
+            positions=self.trading.positions,
+            trading_version=lambda: self.trading.version,
+            connection=self.nats,
+            feed=self.feed if settings.feed.source == "nats" else None,
+        )
+        self.bus.add_hot_path(self.distributed.on_ticks)
+        at = self.components.index(self.trading)
+        self.components[at:at] = self.distributed.early
+        self.components.extend(self.distributed.late)
+        self.distributed.collector.register(self.metrics.registry)
 
     # -- hot path ---------------------------------------------------------------
 
@@ -550,6 +591,7 @@ class Kernel:
             connections=(
                 ("feed", self.feed.state),
                 ("ledger", "up" if self.trading.ledger_up else "down"),
+                *(self.distributed.connections() if self.distributed is not None else ()),
             ),
             quality=self.quality.snapshot(),
         )

@@ -19,6 +19,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from engine.distributed.settings import NatsSettings, RedisSettings
 from engine.kite.settings import KiteSettings
 from engine.ledger.settings import LedgerSettings
 from engine.notify.settings import NotifySettings
@@ -41,9 +42,10 @@ Scenario = Literal["calm", "trending", "volatile", "gap-open", "circuit", "bad-d
 class FeedSettings(Section):
     """Where market data comes from and, for the mock feed, how it behaves."""
 
-    source: Literal["mock", "kite"] = "mock"
-    """Feed source: ``mock`` (a deterministic simulated NSE market) or ``kite`` (Zerodha's live
-    ticker; needs ``alphapt-tui login`` first; orders stay on paper unless live mode is on)."""
+    source: Literal["mock", "kite", "nats"] = "mock"
+    """Feed source: ``mock`` (a deterministic simulated NSE market), ``kite`` (Zerodha's live
+    ticker; needs ``alphapt-tui login`` first; orders stay on paper unless live mode is on) or
+    ``nats`` (ticks another daemon publishes on NATS JetStream; needs ``nats.url``)."""
     scenario: Scenario = "calm"
     """Mock market regime: calm, trending, volatile, gap-open, circuit, or bad-data (calm with injected faults)."""
     fault_rate: float = Field(default=0.01, ge=0.0, le=1.0)
@@ -144,6 +146,10 @@ class Settings(BaseSettings):
     """Outbound alert channels (webhook, Slack, e-mail); all off by default."""
     strategies: StrategiesSettings = StrategiesSettings()
     """Strategy framework: which strategies run, on what, with which parameters."""
+    nats: NatsSettings = NatsSettings()
+    """NATS JetStream: events between processes, ticks for other desks, and attach."""
+    redis: RedisSettings = RedisSettings()
+    """Redis hot-state cache: last ticks, instruments, positions."""
     kite: KiteSettings = KiteSettings()
     """Zerodha Kite Connect: credentials, endpoints, ticker, instruments refresh."""
     shutdown_timeout_s: float = Field(default=2.0, gt=0, le=60)
