@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterable
 from typing import Protocol, runtime_checkable
@@ -87,7 +88,13 @@ class DeskApp(App[None]):
         self.run_worker(self._load_instruments(), exclusive=True, group="instruments")
 
     async def _load_instruments(self) -> None:
-        self.instrument_keys = await self.client.instruments()
+        # The engine may not answer yet (attach before the daemon is up): keep asking.
+        while not self.instrument_keys:
+            try:
+                self.instrument_keys = await self.client.instruments()
+            except Exception as exc:
+                self.engine_error = f"engine unreachable: {type(exc).__name__}"
+                await asyncio.sleep(2.0)
 
     async def refresh_from_engine(self) -> None:
         """Pull what changed since the last frame and apply it; at most one pull in flight."""

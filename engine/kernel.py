@@ -82,6 +82,7 @@ class Kernel:
         self.health = HealthRegistry()
         self.bus = MessageBus(settings.bus.event_queue_high_water)
         self.cache = MarketCache(history_points=settings.ui.sparkline_points)
+        self.nats = None
         self.feed = feed if feed is not None else self._build_feed(settings)
         self.cache.add_instruments(self.feed.instruments())
         self.cache.set_market_days(self.feed.market_days())

@@ -79,7 +79,8 @@ class OrdersScreen(Screen[None]):
 
     CSS_PATH = "orders.tcss"
     BINDINGS = [
-        Binding("tab", "next_tab", "Next tab", show=False),
+        Binding("right", "next_tab", "Next tab", priority=True),
+        Binding("left", "previous_tab", "Previous tab", show=False, priority=True),
         Binding("m", "modify", "Modify"),
         Binding("c,delete", "cancel", "Cancel"),
         Binding("C", "cancel_all", "Cancel all"),
@@ -121,7 +122,12 @@ class OrdersScreen(Screen[None]):
         self.show_orders()
 
     def action_next_tab(self) -> None:
+        """Open, Completed, Rejected, All."""
         self.query_one(Tabs).action_next_tab()
+
+    def action_previous_tab(self) -> None:
+        """Back through the tabs."""
+        self.query_one(Tabs).action_previous_tab()
 
     def show_orders(self) -> None:
         """Redraw the current tab (orders are few; a rebuild keeps the cursor on its order)."""
