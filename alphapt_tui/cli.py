@@ -33,6 +33,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     attach = commands.add_parser("attach", help="open the desk on a running daemon through NATS")
     attach.add_argument("--nats", metavar="URL", help="NATS server URL (default: nats.url)")
+    replay = commands.add_parser(
+        "replay", help="replay stored ticks through one strategy on the paper broker, then report"
+    )
+    from alphapt_tui.replay import add_arguments as add_replay_arguments
+
+    add_replay_arguments(replay)
     login = commands.add_parser("login", help="log in to Kite and store the day's access token")
     login.add_argument(
         "--status", action="store_true", help="only say whether the stored Kite session still works"
@@ -79,6 +85,10 @@ def main(argv: list[str] | None = None) -> int:
         return fail(str(exc))
     if args.command == "migrate":
         return run_migrate(settings)
+    if args.command == "replay":
+        from alphapt_tui.replay import run_replay
+
+        return run_replay(settings, args)
     if args.command == "login":
         from alphapt_tui.login import kite_settings_of, run_login
 
