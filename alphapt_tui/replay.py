@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import io
+import os
 import re
 import sys
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
@@ -156,7 +159,8 @@ def run_replay(settings: Settings, args: argparse.Namespace, wall: Clock | None 
         return fail(str(exc), EXIT_INPUT)
     session = ReplaySession(settings, request, wall)
     try:
-        session.open()
+        with _native_stderr_silenced():
+            session.open()
     except ReplayInputError as exc:
         return fail(str(exc), EXIT_INPUT)
     except TickStoreError as exc:
@@ -180,6 +184,24 @@ def run_replay(settings: Settings, args: argparse.Namespace, wall: Clock | None 
         return _report(session, out)
     finally:
         session.close()
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Hide what chDB's C++ engine prints straight to fd 2 while the store opens.
+
+    A corrupt directory makes it dump a multi-line native error before Python sees the
+    exception; the trader gets our one line instead.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 async def _run_with_progress(session: Any, wall: Clock, stream: TextIO) -> None:
