@@ -10,6 +10,7 @@ from screens.market_watch import MarketWatchScreen
 from screens.orders import OrdersScreen
 from screens.positions import PositionsScreen
 from screens.risk import RiskScreen
+from screens.strategies import StrategiesScreen
 from screens.trades import TradesScreen
 
 SCREENS: dict[str, tuple[str, str, type[Screen]]] = {
@@ -17,6 +18,7 @@ SCREENS: dict[str, tuple[str, str, type[Screen]]] = {
     "orders": ("2", "Orders", OrdersScreen),
     "positions": ("3", "Positions", PositionsScreen),
     "trades": ("4", "Trades", TradesScreen),
+    "strategies": ("5", "Strategies", StrategiesScreen),
     "alerts": ("6", "Alerts", AlertsScreen),
     "health": ("8", "Health", HealthScreen),
     "risk": ("9", "Risk", RiskScreen),

@@ -9,7 +9,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Label, Static
 
 GLOBAL_KEYS = (
-    ("1 2 3 4", "market watch · orders · positions · trades"),
+    ("1 2 3 4 5", "market watch · orders · positions · trades · strategies"),
     ("6 8 9", "alerts · health · risk"),
     ("ctrl+k", "KILL SWITCH: cancel every order and HALT (asks first)"),
     ("?", "this help"),
