@@ -17,6 +17,8 @@ import numpy as np
 from engine.model import DEPTH_LEVELS, Instrument, MarketDay, Tick
 
 SESSION_MINUTES = 375  # 09:15 to 15:30
+DEPTH_POOL = 8
+"""Pre-drawn depth quantity and order-count rows per instrument; each tick picks one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +87,26 @@ class MockMarket:
         self.mean_qty = np.maximum(1.0, 200_000.0 / prev_close)
         self.buy_qty = rng.integers(50_000, 500_000, size=n).astype(np.int64)
         self.sell_qty = rng.integers(50_000, 500_000, size=n).astype(np.int64)
+        self._build_depth_pools(np.random.default_rng(seed + 1))
+
+    def _build_depth_pools(self, rng: np.random.Generator) -> None:
+        # Building five quantities and five order counts a side per tick is most of the feed's
+        # cost; drawing whole rows from a small per-instrument pool keeps depth varied for a
+        # fraction of it.
+        n = len(self.tokens)
+        unit = np.maximum(1, (self.mean_qty // 4).astype(np.int64))
+        qty = rng.integers(1, 40, size=(n, DEPTH_POOL, 2, DEPTH_LEVELS)) * unit[:, None, None, None]
+        orders = rng.integers(1, 25, size=(n, DEPTH_POOL, 2, DEPTH_LEVELS))
+        qty[self.is_index] = 0
+        orders[self.is_index] = 0
+
+        def rows(array: np.ndarray, side: int) -> list[tuple[int, ...]]:
+            return [tuple(r) for r in array[:, :, side, :].reshape(-1, DEPTH_LEVELS).tolist()]
+
+        self._bid_qty_pool = rows(qty, 0)
+        self._ask_qty_pool = rows(qty, 1)
+        self._bid_orders_pool = rows(orders, 0)
+        self._ask_orders_pool = rows(orders, 1)
 
     def market_days(self) -> list[MarketDay]:
         """Previous close and circuit limits of every instrument."""
@@ -140,26 +162,26 @@ class MockMarket:
         self.sell_qty[idx] = sell_qty
 
         bid_t, ask_t = self._depth_prices(idx, new_t)
-        level_qty = (
-            rng.integers(1, 40, size=(k, 2 * DEPTH_LEVELS))
-            * np.maximum(1, (self.mean_qty[idx] // 4).astype(np.int64))[:, None]
-        )
-        level_orders = rng.integers(1, 25, size=(k, 2 * DEPTH_LEVELS))
-        bid_valid = bid_t > 0
-        ask_valid = ask_t > 0
-        bid_qty = np.where(bid_valid, level_qty[:, :DEPTH_LEVELS], 0)
-        ask_qty = np.where(ask_valid, level_qty[:, DEPTH_LEVELS:], 0)
-        bid_orders = np.where(bid_valid, level_orders[:, :DEPTH_LEVELS], 0)
-        ask_orders = np.where(ask_valid, level_orders[:, DEPTH_LEVELS:], 0)
         tsc = ts[:, None]
         bid_px = np.round(bid_t * tsc, 2)
         ask_px = np.round(ask_t * tsc, 2)
         is_index = self.is_index[idx]
         if is_index.any():
-            for array in (bid_px, ask_px):
-                array[is_index] = 0.0
-            for array in (bid_qty, ask_qty, bid_orders, ask_orders):
-                array[is_index] = 0
+            bid_px[is_index] = 0.0
+            ask_px[is_index] = 0.0
+        pick = (idx * DEPTH_POOL + rng.integers(0, DEPTH_POOL, size=k)).tolist()
+        bid_qty = [self._bid_qty_pool[i] for i in pick]
+        ask_qty = [self._ask_qty_pool[i] for i in pick]
+        bid_orders = [self._bid_orders_pool[i] for i in pick]
+        ask_orders = [self._ask_orders_pool[i] for i in pick]
+        holes = ((bid_t <= 0) | (ask_t <= 0)).any(axis=1) & ~is_index
+        for row in np.flatnonzero(holes).tolist():
+            # An absent level (near a circuit) has no quantity and no orders.
+            bids, asks = (bid_t[row] > 0).tolist(), (ask_t[row] > 0).tolist()
+            bid_qty[row] = _masked(bid_qty[row], bids)
+            bid_orders[row] = _masked(bid_orders[row], bids)
+            ask_qty[row] = _masked(ask_qty[row], asks)
+            ask_orders[row] = _masked(ask_orders[row], asks)
 
         tokens = self.tokens
         n_ts = [now_ns] * k
@@ -181,11 +203,11 @@ class MockMarket:
                 n_ts,
                 n_ts,
                 map(tuple, bid_px.tolist()),
-                map(tuple, bid_qty.tolist()),
-                map(tuple, bid_orders.tolist()),
+                bid_qty,
+                bid_orders,
                 map(tuple, ask_px.tolist()),
-                map(tuple, ask_qty.tolist()),
-                map(tuple, ask_orders.tolist()),
+                ask_qty,
+                ask_orders,
                 [0] * k,
                 n_ts,
             )
@@ -213,6 +235,10 @@ class MockMarket:
         ask_t[at_upper] = 0
         bid_t[at_lower] = 0
         return bid_t, ask_t
+
+
+def _masked(values: tuple[int, ...], present: list[bool]) -> tuple[int, ...]:
+    return tuple(v if ok else 0 for v, ok in zip(values, present, strict=True))
 
 
 def minute_of_session_ist(seconds_since_midnight_ist: float) -> float | None:
