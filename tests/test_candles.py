@@ -41,7 +41,7 @@ def test_volume_bars_scale_to_the_largest() -> None:
 
 
 def test_cursor_reverses_its_column_and_axis_is_labelled() -> None:
-    lines = draw_candles([candle(100, 110, 90, 105), candle(105, 108, 100, 101)], 14, 16, 0)
+    lines = draw_candles([candle(100, 110, 90, 105), candle(105, 108, 100, 101)], 13, 16, 0)
     assert any("reverse" in str(span.style) for span in lines[0].spans if span.start == 0)
     assert "110.00" in lines[0].plain and "90.00" in lines[10].plain
 
@@ -64,3 +64,12 @@ def test_sma_and_vwap() -> None:
     assert sma([1, 2, 3, 4], 2) == (None, 1.5, 2.5, 3.5)
     values = vwap([candle(0, 12, 6, 9, v=1), candle(0, 30, 0, 0, v=3)])
     assert values == (9.0, (9.0 + 30.0) / 4)
+
+
+def test_few_candles_sit_at_the_right_edge_with_gaps() -> None:
+    lines = draw_candles([candle(100, 110, 90, 105), candle(105, 108, 100, 101)], 31, 12)
+    price_area = lines[3].plain[: 31 - 11]
+    assert price_area.rstrip()[-2:].strip() != ""  # the newest candle is in the last cells
+    assert price_area[:16].strip() == ""  # the left is empty padding
+    drawn = [i for i, ch in enumerate(lines[2].plain[:20]) if ch in "│┃"]
+    assert drawn == [16, 18]  # two cells a candle: candle, gap, candle, gap

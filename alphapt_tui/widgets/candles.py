@@ -78,8 +78,12 @@ def draw_candles(
     """
     price_rows = max(3, height - VOLUME_ROWS - 1)
     columns = max(1, width - AXIS_WIDTH)
-    shown = list(candles[-columns:])
+    # Two cells a candle (a gap between neighbours) while they fit, one when crowded.
+    cell = 2 if len(candles) * 2 <= columns else 1
+    shown = list(candles[-(columns // cell) :])
     offset = len(candles) - len(shown)
+    pad = " " * (columns - len(shown) * cell)
+    gap = " " * (cell - 1)
     lines = [Text(no_wrap=True) for _ in range(price_rows + 1 + VOLUME_ROWS)]
     if not shown:
         lines[price_rows // 2].append("no bars yet", style="dim")
@@ -108,14 +112,17 @@ def draw_candles(
                 grid[row_of(value)][x] = ("·", overlay.style)
     cursor_x = None if cursor is None else cursor - offset
     for y, row in enumerate(grid):
+        lines[y].append(pad)
         for x, (char, style) in enumerate(row):
             lines[y].append(char, style=f"{style} reverse" if x == cursor_x else style)
-        lines[y].append(" " * (columns - len(shown)))
+            lines[y].append(gap)
         if y in (0, price_rows // 2, price_rows - 1):
             label = top - span * y / (price_rows - 1)
             lines[y].append(f" {fmt.price(label):>{AXIS_WIDTH - 1}}", style="dim")
     lines[price_rows].append("─" * columns, style="dim")
     peak = max(c.volume for c in shown) or 1
+    for level in range(VOLUME_ROWS):
+        lines[price_rows + 1 + level].append(pad)
     for x, candle in enumerate(shown):
         eighths = round(candle.volume / peak * VOLUME_ROWS * 8)
         style = UP if candle.close >= candle.open else DOWN
@@ -125,6 +132,7 @@ def draw_candles(
             lines[price_rows + 1 + level].append(
                 char, style=f"{style} reverse" if x == cursor_x else style
             )
+            lines[price_rows + 1 + level].append(gap)
     return lines
 
 
