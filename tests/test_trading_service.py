@@ -19,6 +19,7 @@ from engine.orders import (
     Product,
     Side,
 )
+from tests.services import temporary_database
 from tests.test_ledger import db_url  # noqa: F401  (fixture: SQLite file or fresh PostgreSQL)
 from tests.trading_helpers import EQ, Desk, order_cmd, trading_settings
 
@@ -206,12 +207,11 @@ async def test_estimate_lists_every_problem(desk: Desk) -> None:
 
 
 async def test_a_server_ledger_that_is_behind_is_refused_in_one_line(
-    tmp_path: Path,
-    db_url: str,  # noqa: F811
+    tmp_path: Path, postgres_url: str
 ) -> None:
-    if db_url.startswith("sqlite"):
-        pytest.skip("the embedded ledger migrates itself")
-    desk = Desk(trading_settings(tmp_path / "data", db_url))
-    with pytest.raises(SchemaBehind) as raised:
-        await desk.service.start()
+    # Only a server ledger: the embedded SQLite one migrates itself.
+    async with temporary_database(postgres_url) as url:
+        desk = Desk(trading_settings(tmp_path / "data", url))
+        with pytest.raises(SchemaBehind) as raised:
+            await desk.service.start()
     assert "alphapt-tui migrate" in str(raised.value) and "\n" not in str(raised.value)
