@@ -37,16 +37,36 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def bench_headless(universe: int, seconds: float) -> None:
-    """Mock feed → quality → cache on one thread, as fast as it goes."""
-    kernel = Kernel(settings_for(universe, Path(tempfile.mkdtemp())), TestClock())
-    feed = kernel.feed
+    """Mock feed → cache alone, then through the whole engine tick path, one thread."""
+    from engine.bus import MessageBus
+    from engine.cache import MarketCache
+    from engine.feeds.mock import MockFeed
+
+    settings = settings_for(universe, Path(tempfile.mkdtemp()))
+    bus = MessageBus()
+    cache = MarketCache()
+    feed = MockFeed(settings.feed, TestClock(), bus)
+    cache.add_instruments(feed.instruments())
+    bus.add_hot_path(cache.apply)
+    print(
+        f"headless mock feed -> cache, {universe} instruments: "
+        f"{_rate(feed, universe, seconds):,.0f} ticks/s"
+    )
+    kernel = Kernel(settings, TestClock())
+    stages = "quality, cache, paper broker, portfolio marks, strategy dispatch"
+    print(
+        f"headless mock feed -> full engine tick path ({stages}), {universe} instruments: "
+        f"{_rate(kernel.feed, universe, seconds):,.0f} ticks/s"
+    )
+
+
+def _rate(feed, universe: int, seconds: float) -> float:
     feed.emit(universe)  # warm up
     start = time.perf_counter()
     sent = 0
     while time.perf_counter() - start < seconds:
         sent += feed.emit(universe)
-    elapsed = time.perf_counter() - start
-    print(f"headless mock feed -> cache, {universe} instruments: {sent / elapsed:,.0f} ticks/s")
+    return sent / (time.perf_counter() - start)
 
 
 def bench_latency(universe: int, batch: int, batches: int) -> None:
