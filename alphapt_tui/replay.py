@@ -24,6 +24,7 @@ from engine.settings import Settings
 
 EXIT_INPUT = 2
 EXIT_FAILED = 1
+EXIT_INTERRUPTED = 130
 PROGRESS_EVERY_S = 5.0
 TTY_EVERY_S = 0.25
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
@@ -179,6 +180,11 @@ def run_replay(settings: Settings, args: argparse.Namespace, wall: Clock | None 
                 _run_in_desk(session, settings)
             else:
                 asyncio.run(_run_with_progress(session, wall, sys.stdout))
+        except KeyboardInterrupt:
+            # Ctrl-C stops the replay early; the report still covers what was replayed.
+            print("\nreplay interrupted", file=sys.stderr)
+            _report(session, out)
+            return EXIT_INTERRUPTED
         except (ReplayInputError, TickStoreError) as exc:
             return fail(f"replay failed: {str(exc).splitlines()[0]}", EXIT_FAILED)
         return _report(session, out)

@@ -141,3 +141,5 @@ async def test_an_unbound_feed_fails_loudly() -> None:
     with pytest.raises(RuntimeError, match="not bound"):
         await feed.run()
     assert feed.finished.is_set() and isinstance(feed.error, RuntimeError)
+    assert not feed.completed and not feed.progress().finished
+    assert feed.state == "replay stopped"

@@ -300,3 +300,53 @@ CREATE = textwrap.dedent(
     TickStore.open(StorageSettings(retention_days=None), sys.argv[1]).close()
     """
 )
+
+
+DESK = textwrap.dedent(
+    """
+    import asyncio, sys
+    from alphapt_tui.app import DeskApp
+    from alphapt_tui.cli import main
+
+    def headless(self):
+        async def drive():
+            async with self.run_test(size=(160, 50)) as pilot:
+                feed = self.client.engine.kernel.feed
+                for _ in range(1200):
+                    await pilot.pause(0.05)
+                    if feed.finished.is_set():
+                        break
+                snapshot = await self.client.snapshot(0)
+                print("FEED", snapshot.status.feed_state, len(snapshot.fills or ()))
+        asyncio.run(drive())
+
+    DeskApp.run = headless
+    sys.exit(main(sys.argv[1:]))
+    """
+)
+
+
+@pytest.mark.slow
+def test_cli_ui_shows_the_replay_in_the_desk(recorded, tmp_path: Path) -> None:
+    data_dir, live = recorded
+    out = tmp_path / "report"
+    done = python(
+        data_dir,
+        "-c",
+        DESK,
+        "replay",
+        "--from",
+        "2026-11-25",
+        "--to",
+        "2026-11-25",
+        "--symbols",
+        SYMBOLS,
+        "--strategy",
+        SPEC,
+        "--ui",
+        "--out",
+        str(out),
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"FEED replay finished {len(live['fills'])}" in done.stdout
+    assert json.loads((out / "report.json").read_text())["fills"] == len(live["fills"])

@@ -85,7 +85,9 @@ class ReplayFeed(Component):
         self.last_ns = last_ns
         self.done = 0
         self.finished = asyncio.Event()
-        """Set when every tick has been published and the last orders have settled."""
+        """Set when the replay ends: every tick played (:attr:`completed`), failed or stopped."""
+        self.completed = False
+        """Every tick was published and the last orders settled."""
         self.error: BaseException | None = None
         self._started_wall: float | None = None
         self._ended_wall: float | None = None
@@ -118,8 +120,10 @@ class ReplayFeed(Component):
     @property
     def state(self) -> str:
         """Shown in the desk header: replay progress in percent, then ``finished``."""
-        if self.finished.is_set():
+        if self.completed:
             return "replay finished"
+        if self.finished.is_set():
+            return "replay stopped"
         return f"replay {self.progress().fraction * 100:.0f}%"
 
     def progress(self) -> ReplayProgress:
@@ -134,7 +138,7 @@ class ReplayFeed(Component):
             sim_ns=self.clock.now_ns(),
             first_ns=self.first_ns,
             last_ns=self.last_ns,
-            finished=self.finished.is_set(),
+            finished=self.completed,
             wall_s=wall,
         )
 
@@ -148,6 +152,7 @@ class ReplayFeed(Component):
             if self._settle is not None:
                 await self._settle()
             await asyncio.sleep(0)
+            self.completed = True
         except BaseException as exc:
             self.error = exc
             raise

@@ -231,7 +231,7 @@ class ReplaySession:
             ticks=progress.done,
             ticks_total=progress.total,
             wall_s=progress.wall_s,
-            finished=progress.finished and self.feed.error is None,
+            finished=progress.finished,
             starting_capital=self._capital,
             orders=trading.orders(),
             fills=trading.fills(),
