@@ -9,7 +9,8 @@ from engine.replay.clock import ReplayClock
 from engine.replay.feed import ReplayFeed, parse_speed
 from engine.replay.progress import ReplayProgress
 from engine.replay.report import EquityPoint, RoundTrip
-from engine.replay.session import ReplayRequest, ReplaySession, check_strategy
+from engine.replay.request import ReplayRequest, check_strategy, replay_settings
+from engine.replay.session import ReplaySession
 from engine.replay.source import ReplayInputError, StoredTicks, Universe, universe_of
 from engine.replay.summary import ReplaySummary, summarize, summary_text
 
@@ -27,6 +28,7 @@ __all__ = [
     "Universe",
     "check_strategy",
     "parse_speed",
+    "replay_settings",
     "summarize",
     "summary_text",
     "universe_of",

@@ -12,17 +12,16 @@ from __future__ import annotations
 import asyncio
 import shutil
 import tempfile
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from engine.clock import IST, NS_PER_SECOND, Clock, LiveClock
 from engine.kernel import Kernel
-from engine.ledger.settings import LedgerSettings
 from engine.replay.clock import ReplayClock
 from engine.replay.feed import ReplayFeed
 from engine.replay.report import EquityPoint
+from engine.replay.request import ReplayRequest, check_strategy, replay_settings
 from engine.replay.source import (
     ReplayInputError,
     StoredTicks,
@@ -32,43 +31,8 @@ from engine.replay.source import (
 )
 from engine.replay.summary import ReplaySummary, summarize
 from engine.settings import Settings
-from engine.strategies.settings import StrategyEntry
 
 BAR_NS = 60 * NS_PER_SECOND
-
-
-@dataclass(frozen=True, slots=True)
-class ReplayRequest:
-    """What to replay: a window [from_ns, to_ns), symbols, one strategy, a speed."""
-
-    from_ns: int
-    to_ns: int
-    symbols: tuple[str, ...]
-    strategy: StrategyEntry
-    speed: float | None = None
-    """None: as fast as possible; otherwise a multiple of real time."""
-
-    @property
-    def speed_label(self) -> str:
-        """``max`` or ``<n>x``."""
-        return "max" if self.speed is None else f"{self.speed:g}x"
-
-
-def check_strategy(settings: Settings, entry: StrategyEntry) -> None:
-    """Refuse an unknown strategy class or invalid parameters, in one line."""
-    from engine.strategies.builtin import BUILTINS
-    from engine.strategies.loader import load_catalog, validate_params
-
-    strategies = settings.strategies
-    directory = strategies.directory or Path(settings.data_dir) / "strategies"
-    catalog = load_catalog(BUILTINS, directory, strategies.entry_points)
-    cls = catalog.classes.get(entry.class_)
-    if cls is None:
-        known = ", ".join(sorted(catalog.classes))
-        raise ReplayInputError(f"unknown strategy {entry.class_!r} (known: {known})")
-    problem = validate_params(cls, entry.params)
-    if isinstance(problem, str):
-        raise ReplayInputError(f"bad strategy parameter: {problem}")
 
 
 class ReplaySession:
@@ -134,7 +98,9 @@ class ReplaySession:
             last_ns=window.last_ns,
         )
         self._tmp = Path(tempfile.mkdtemp(prefix="alphapt-replay-"))
-        self.kernel = Kernel(self._replay_settings(), clock, feed=self.feed)
+        self.kernel = Kernel(
+            replay_settings(self.settings, self._tmp, self.request.strategy), clock, feed=self.feed
+        )
         manager = self.kernel.strategies
         self.feed.bind(
             self.kernel.bus,
@@ -142,31 +108,6 @@ class ReplaySession:
             on_sample=self._sample,
         )
         self.equity.append(EquityPoint(window.first_ns, self._capital, 0.0))
-
-    def _replay_settings(self) -> Settings:
-        assert self._tmp is not None
-        s = self.settings
-        entries = (self.request.strategy,)
-        directory = s.strategies.directory or Path(s.data_dir) / "strategies"
-        # Nothing of the replay may leave the process: no NATS bridge, no Redis cache.
-        remote = {
-            name: getattr(s, name).model_copy(update={"url": None})
-            for name in ("nats", "redis")
-            if hasattr(s, name)
-        }
-        return s.model_copy(
-            update={
-                **remote,
-                "data_dir": self._tmp,
-                "storage": s.storage.model_copy(update={"enabled": False}),
-                "metrics": s.metrics.model_copy(update={"enabled": False}),
-                "notify": s.notify.model_copy(update={"enabled": False}),
-                "ledger": LedgerSettings(),
-                "strategies": s.strategies.model_copy(
-                    update={"enabled": True, "entries": entries, "directory": directory}
-                ),
-            }
-        )
 
     @property
     def _capital(self) -> float:
