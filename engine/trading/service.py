@@ -40,6 +40,8 @@ from engine.trading.views import FundsView, PositionView
 
 log = structlog.get_logger("engine.trading")
 
+PNL_CHECK_NS = 100_000_000
+"""Mark-to-market P&L reaches the risk monitors at most this often (engine clock)."""
 RaiseAlert = Callable[[Severity, AlertSource, str], Any]
 
 
@@ -78,7 +80,8 @@ class TradingService(OrderCommands, Component):
         self.raise_alert = raise_alert
         self.pre_trade: PreTradeCheck | None = None
         self.on_pnl: Callable[[TradingService], None] | None = None
-        """Called after every fill and mark-to-market (the risk manager's loss monitors)."""
+        """Called after every fill, and on mark-to-market at most every 100 ms (loss monitors)."""
+        self._pnl_checked_ns = -PNL_CHECK_NS
         self.book = OrderBook()
         self.portfolio = Portfolio(ns_to_ist(clock.now_ns()).date())
         self.journal = Journal()
@@ -304,7 +307,12 @@ class TradingService(OrderCommands, Component):
         if marked:
             self.version += 1
             if self.on_pnl is not None:
-                self.on_pnl(self)
+                # Marking to market changes P&L on every batch; the loss monitors sum over
+                # every position, so they look at most every PNL_CHECK_NS (fills: always).
+                now = self.clock.now_ns()
+                if now - self._pnl_checked_ns >= PNL_CHECK_NS:
+                    self._pnl_checked_ns = now
+                    self.on_pnl(self)
         return ticks
 
     # -- views --------------------------------------------------------------------------
