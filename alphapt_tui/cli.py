@@ -39,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     from alphapt_tui.replay import add_arguments as add_replay_arguments
 
     add_replay_arguments(replay)
+    from alphapt_tui.audit_cli import add_arguments as add_audit_arguments
+
+    add_audit_arguments(commands.add_parser("audit", help="export the audit trail as CSV"))
     login = commands.add_parser("login", help="log in to Kite and store the day's access token")
     login.add_argument(
         "--status", action="store_true", help="only say whether the stored Kite session still works"
@@ -93,6 +96,10 @@ def main(argv: list[str] | None = None) -> int:
         from alphapt_tui.login import kite_settings_of, run_login
 
         return run_login(kite_settings_of(settings), settings.data_dir, status_only=args.status)
+    if args.command == "audit":
+        from alphapt_tui.audit_cli import run_audit
+
+        return run_audit(settings, args)
     if args.command == "attach":
         from alphapt_tui.attach import attach_url, run_attach
 

@@ -15,6 +15,8 @@ import structlog
 
 from engine.alert_log import AlertLog
 from engine.alerts import AlertRaised, AlertSource, Severity
+from engine.auth.gate import AuthGate, CommandOrigin
+from engine.auth.rows import AuditRow, audit_row_of
 from engine.bus import MessageBus
 from engine.cache import MarketCache
 from engine.charts import ChartBar, ChartBars, lookback_ns, storage_note
@@ -417,8 +419,33 @@ class Kernel:
         self.metrics.snapshot_build.observe(self.clock.monotonic() - started)
         return snapshot
 
-    async def execute(self, command: object) -> CommandResult:
-        """Carry out one front-end command and say how it went."""
+    async def execute(self, command: object, origin: CommandOrigin | None = None) -> CommandResult:
+        """Carry out one front-end command and say how it went.
+
+        The auth gate first checks the role of ``command.user`` (refusing in one line) and
+        audits every command, allowed or not; ``origin`` says where it came from.
+        """
+        gate = self.__dict__.get("_auth_gate")
+        if gate is None:
+            gate = self._auth_gate = AuthGate(
+                self.settings.auth,
+                self.settings.data_dir,
+                self.clock,
+                self.bus,
+                lambda: self.trading.ledger if self.trading.ledger_up else None,
+            )
+        return await gate.run(command, origin, self._execute)
+
+    async def audit_rows(
+        self, from_ns: int, to_ns: int, user: str | None = None
+    ) -> tuple[AuditRow, ...]:
+        """Audit entries with ``from_ns <= ts_ns < to_ns``, oldest first (empty if no ledger)."""
+        ledger = self.trading.ledger
+        if ledger is None:
+            return ()
+        return tuple(audit_row_of(row) for row in await ledger.audit(from_ns, to_ns, user))
+
+    async def _execute(self, command: object) -> CommandResult:
         match command:
             case AddToWatchlist(symbol=symbol):
                 instrument = self.cache.resolve(symbol)

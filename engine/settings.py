@@ -19,6 +19,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from engine.auth.settings import AuthSettings
 from engine.distributed.settings import NatsSettings, RedisSettings
 from engine.kite.settings import KiteSettings
 from engine.ledger.settings import LedgerSettings
@@ -152,6 +153,8 @@ class Settings(BaseSettings):
     """Redis hot-state cache: last ticks, instruments, positions."""
     kite: KiteSettings = KiteSettings()
     """Zerodha Kite Connect: credentials, endpoints, ticker, instruments refresh."""
+    auth: AuthSettings = AuthSettings()
+    """Roles (viewer, trader, admin) enforced on every command; SSH keys; signed sessions."""
     shutdown_timeout_s: float = Field(default=2.0, gt=0, le=60)
     """Bound on draining queues and stopping components at shutdown."""
 
