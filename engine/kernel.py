@@ -125,6 +125,9 @@ class Kernel:
         )
         self.trading = TradingService(settings, self.clock, self.bus, self.cache, self.raise_alert)
         self.trading.pre_trade = self.risk.check
+        if self.trading.live and hasattr(self.feed, "on_order_update"):
+            # Kite's order postbacks ride the ticker websocket; the live broker applies them.
+            self.feed.on_order_update = self.trading.broker.on_order_update  # type: ignore[union-attr]
         self.trading.on_pnl = self.risk.on_pnl
         self.notifier = AlertNotifier(settings.notify, self.bus, self.clock)
         self.bus.add_hot_path(self._on_ticks)
@@ -295,11 +298,19 @@ class Kernel:
             started.append(component)
 
     def reconcile(self) -> None:
-        """Paper trading is reconciled once the ledger is loaded; until then risk stays HALTED."""
-        if self.trading.ready:
-            self.risk.reconciled("paper account restored from the ledger")
-        else:
+        """Lift the start-up halt once the account is reconciled; else risk stays HALTED.
+
+        Paper: the ledger loaded. Live: the trading service also reconciled the ledger with
+        Kite's orders, trades and positions when it started (a failed query is a failure).
+        """
+        if not self.trading.ready:
             self.risk.reconciliation_failed("the ledger did not load")
+        elif not self.trading.live:
+            self.risk.reconciled("paper account restored from the ledger")
+        elif (problem := getattr(self.trading.broker, "reconcile_problem", None)) is not None:
+            self.risk.reconciliation_failed(problem)
+        else:
+            self.risk.reconciled("live account reconciled with Kite")
 
     async def _supervise(self, component: Component) -> None:
         self._set_health(component, HealthState.RUNNING)

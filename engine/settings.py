@@ -119,8 +119,10 @@ class Settings(BaseSettings):
 
     config_file: ClassVar[Path | None] = None
 
-    mode: Literal["paper"] = "paper"
-    """Trading mode. ``paper`` simulates fills on live prices."""
+    mode: Literal["paper", "live"] = "paper"
+    """Trading mode. ``paper`` simulates fills on live prices; ``live`` sends orders to Kite
+    (start with ``alphapt-tui --live``: it needs every risk money limit set and a typed
+    confirmation; see ``docs/live.md``)."""
     data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("alphapt-tui")))
     """Where the desk keeps its watchlist, logs, ledger and tick store."""
     feed: FeedSettings = FeedSettings()

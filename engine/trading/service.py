@@ -30,6 +30,7 @@ from engine.trading.account import account_problem
 from engine.trading.commands import OrderCommands
 from engine.trading.context import PreTradeCheck
 from engine.trading.journal import Journal
+from engine.trading.live.broker import KiteBroker
 from engine.trading.margin import funds as compute_funds
 from engine.trading.paper import PaperBroker
 from engine.trading.paper.session import seconds_until
@@ -97,9 +98,22 @@ class TradingService(OrderCommands, Component):
         self._views: dict[str, tuple[int, Any]] = {}
         self._retry_at = 0.0
         self._dirty_positions: set[tuple[int, str, str]] = set()
-        self.broker = PaperBroker(
-            self.paper, clock, cache, self._on_event, self._new_event_id, self._account_check
-        )
+        self.live = getattr(settings, "mode", "paper") == "live"
+        self.broker: PaperBroker | KiteBroker
+        if self.live:
+            from engine.trading.live import build_kite_broker
+
+            self.broker = build_kite_broker(
+                settings, clock, self._on_event, self._new_event_id, self.book_get, raise_alert
+            )
+        else:
+            self.broker = PaperBroker(
+                self.paper, clock, cache, self._on_event, self._new_event_id, self._account_check
+            )
+
+    def book_get(self, client_order_id: str) -> Order | None:
+        """The current order with this client id (the live broker's view of the book)."""
+        return self.book.get(client_order_id)
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -113,11 +127,29 @@ class TradingService(OrderCommands, Component):
         problems = restored.mismatches + await check_positions(self.ledger, self.portfolio)
         for problem in problems[:5]:
             self.raise_alert(Severity.WARNING, AlertSource.SYSTEM, f"ledger check: {problem}")
-        self._resume()
+        if self.live:
+            await self._reconcile_live()
+        else:
+            self._resume()
         self._changed(orders=True)
         self.ready = True
         await self.flush()
         log.info("trading ready", orders=len(self.book), working=len(self.broker.working))
+
+    async def _reconcile_live(self) -> None:
+        from engine.trading.live import reconcile_startup
+
+        broker = self.broker
+        assert not isinstance(broker, PaperBroker)
+        await broker.open()
+        broker.reconcile_problem = await reconcile_startup(broker, self.book, self.portfolio)
+        await broker.idle()
+        if broker.reconcile_problem is not None:
+            self.raise_alert(
+                Severity.CRITICAL,
+                AlertSource.SYSTEM,
+                f"live reconciliation failed: {broker.reconcile_problem}",
+            )
 
     def _resume(self) -> None:
         fills_per_order: dict[str, int] = {}
@@ -167,6 +199,8 @@ class TradingService(OrderCommands, Component):
         """Write everything pending, then close the ledger."""
         if self.ledger is None:
             return
+        if self.live and not isinstance(self.broker, PaperBroker):
+            await self.broker.close()
         try:
             await self.flush(raise_errors=True)
         except LedgerError as exc:

@@ -1,0 +1,408 @@
+"""The Kite broker: the live counterpart of the paper broker, over Kite Connect REST.
+
+It takes orders already recorded in the ledger and answers only with order events
+(through ``emit``), like :class:`~engine.trading.paper.PaperBroker`. Every REST call runs
+in a task, never blocking the loop. The client order id travels as Kite's ``tag``, so an
+unclear outcome (timeout, 5xx, connection reset) is settled by finding the order by tag
+in ``GET /orders``; the order stays IN FLIGHT meanwhile and is never sent twice.
+Kite's order updates (websocket postbacks, or fetched after each call) go through one
+queue, so they apply in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
+import structlog
+
+from engine.alerts import AlertSource, Severity
+from engine.clock import Clock
+from engine.kite.ratelimit import RateLimiter
+from engine.kite.rest import KiteApiError, KiteRest
+from engine.orders.commands import ModifyOrder
+from engine.orders.events import (
+    OrderAccepted,
+    OrderCancelled,
+    OrderCancelRejected,
+    OrderEvent,
+    OrderFilled,
+    OrderModified,
+    OrderModifyRejected,
+    OrderPendingCancel,
+    OrderPendingModify,
+    OrderRejected,
+    OrderSubmitted,
+    OrderTriggered,
+    fill_event_id,
+)
+from engine.orders.model import Order, OrderStatus, OrderType, Validity
+from engine.trading.live.mapping import (
+    KITE_PRE_ACCEPT,
+    Outcome,
+    classify,
+    fill_of,
+    is_session_error,
+    modify_form,
+    place_form,
+    refusal_reason,
+)
+
+log = structlog.get_logger("engine.trading.live")
+
+Emit = Callable[[OrderEvent], None]
+Lookup = Callable[[str], Order | None]
+RaiseAlert = Callable[[Severity, AlertSource, str], Any]
+_CANCELLABLE = frozenset({OrderStatus.OPEN, OrderStatus.TRIGGER_PENDING})
+_RESTING = {"OPEN": OrderStatus.OPEN, "TRIGGER PENDING": OrderStatus.TRIGGER_PENDING}
+
+
+class KiteBroker:
+    """Live broker adapter: place, modify and cancel on Kite; Kite's answers become events.
+
+    ``lookup`` finds the service's current order by client order id. ``reconcile_delays``
+    are the waits (seconds) between searches by tag after an unclear outcome.
+    """
+
+    def __init__(
+        self,
+        rest: KiteRest,
+        clock: Clock,
+        emit: Emit,
+        new_id: Callable[[], str],
+        lookup: Lookup,
+        raise_alert: RaiseAlert,
+        *,
+        limiter: RateLimiter | None = None,
+        max_retries: int = 5,
+        reconcile_delays: Sequence[float] = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0),
+    ) -> None:
+        self.rest = rest
+        self.clock = clock
+        self._emit = emit
+        self._new_id = new_id
+        self._lookup = lookup
+        self._alert = raise_alert
+        self.limiter = limiter or RateLimiter(clock, 10)
+        self.max_retries = max_retries
+        self.reconcile_delays = tuple(reconcile_delays)
+        self.working: dict[str, Order] = {}
+        """Orders sent and not closed (the service's blocking orders)."""
+        self.by_token: dict[int, Any] = {}
+        """Always empty: Kite, not the tick path, works live orders."""
+        self.has_due = False
+        self.reconcile_problem: str | None = "live reconciliation has not run"
+        """None once startup reconciliation with Kite passed; else why it did not."""
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._updates: asyncio.Queue[tuple[dict[str, Any], list[dict[str, Any]] | None]] = (
+            asyncio.Queue()
+        )
+        self._worker: asyncio.Task[None] | None = None
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Open the REST session and start applying order updates."""
+        await self.rest.__aenter__()
+        self._worker = asyncio.get_running_loop().create_task(self._apply_updates())
+
+    async def close(self) -> None:
+        """Stop every pending call and close the REST session."""
+        tasks = [*self._tasks, *([self._worker] if self._worker else [])]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self.rest.__aexit__()
+
+    async def idle(self) -> None:
+        """Wait until no call is pending and every queued update is applied (tests)."""
+        while self._tasks or not self._updates.empty():
+            if self._tasks:
+                await asyncio.gather(*list(self._tasks), return_exceptions=True)
+            await self._updates.join()
+
+    # -- the broker interface the trading service drives ------------------------------
+
+    def submit(self, order: Order) -> None:
+        """Send a recorded order (IN FLIGHT until Kite's answer)."""
+        self._event(OrderSubmitted, order.client_order_id)
+        self._spawn(self._place(order))
+
+    def modify(self, order: Order, cmd: ModifyOrder) -> None:
+        """Change a resting order (already validated by the service)."""
+        self._event(OrderPendingModify, order.client_order_id)
+        self._spawn(self._modify(order, cmd))
+
+    def cancel(self, order: Order, reason: str = "cancelled by user") -> None:
+        """Ask Kite to cancel a resting order; CANCELLED comes with Kite's update."""
+        self._event(OrderPendingCancel, order.client_order_id)
+        self._spawn(self._cancel(order, reason))
+
+    def cancel_now(self, coid: str, reason: str) -> None:
+        """Cancel (square-off): the same round trip as :meth:`cancel` on Kite."""
+        order = self._lookup(coid)
+        if order is not None and order.status in _CANCELLABLE:
+            self.cancel(order, reason)
+
+    def run_due(self) -> None:
+        """Nothing is timed locally in live mode."""
+
+    def on_tick(self, tick: object) -> None:
+        """Ticks do not fill live orders."""
+
+    def on_order_update(self, data: dict[str, Any]) -> None:
+        """Kite's websocket order update (``KiteFeed.on_order_update``)."""
+        if isinstance(data, dict) and self._lookup(str(data.get("tag") or "")) is not None:
+            self._updates.put_nowait((data, None))
+
+    # -- calls ------------------------------------------------------------------------
+
+    async def call(self, method: str, path: str, form: dict[str, str] | None = None) -> Any:
+        """One REST call through the rate limiter; HTTP 429 is retried, others raise."""
+        for attempt in range(self.max_retries + 1):
+            await self.limiter.acquire()
+            try:
+                return await self.rest.request(method, path, form=form)
+            except KiteApiError as exc:
+                if classify(exc) is not Outcome.RETRY or attempt == self.max_retries:
+                    raise
+                await self.clock.sleep(self.limiter.per_s / self.limiter.rate * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    async def _place(self, order: Order) -> None:
+        coid = order.client_order_id
+        try:
+            data = await self.call("POST", f"/orders/{order.variety.value}", place_form(order))
+        except KiteApiError as exc:
+            if classify(exc) is Outcome.UNCLEAR:
+                self._alert(
+                    Severity.WARNING,
+                    AlertSource.SYSTEM,
+                    f"order {coid}: unclear answer from Kite ({exc.message}); "
+                    "finding it by tag, not sending again",
+                )
+                await self.find_by_tag(coid)
+                return
+            self._refused(exc)
+            self._event(OrderRejected, coid, reason=refusal_reason(exc))
+            return
+        await self.refresh(str(data["order_id"]))
+
+    async def _modify(self, order: Order, cmd: ModifyOrder) -> None:
+        coid = order.client_order_id
+        changes = {
+            k: v
+            for k, v in (
+                ("quantity", cmd.quantity),
+                ("price", cmd.price),
+                ("trigger_price", cmd.trigger_price),
+                ("order_type", cmd.order_type),
+                ("validity", cmd.validity),
+                ("market_protection", cmd.market_protection),
+            )
+            if v is not None
+        }
+        path = f"/orders/{order.variety.value}/{order.broker_order_id}"
+        try:
+            await self.call("PUT", path, modify_form(changes))
+        except KiteApiError as exc:
+            if classify(exc) is Outcome.UNCLEAR:
+                await self.refresh(str(order.broker_order_id), settle_modify=True)
+                return
+            self._refused(exc)
+            self._event(OrderModifyRejected, coid, reason=refusal_reason(exc))
+            return
+        current = self._lookup(coid)
+        if current is not None and current.status is OrderStatus.MODIFY_PENDING:
+            self._event(OrderModified, coid, **changes)
+        await self.refresh(str(order.broker_order_id))
+
+    async def _cancel(self, order: Order, reason: str) -> None:
+        path = f"/orders/{order.variety.value}/{order.broker_order_id}"
+        try:
+            await self.call("DELETE", path)
+        except KiteApiError as exc:
+            if classify(exc) is not Outcome.UNCLEAR:
+                self._refused(exc)
+                self._event(OrderCancelRejected, order.client_order_id, reason=refusal_reason(exc))
+                return
+        await self.refresh(str(order.broker_order_id), cancel_reason=reason)
+
+    async def refresh(
+        self, broker_order_id: str, *, settle_modify: bool = False, cancel_reason: str = ""
+    ) -> None:
+        """Fetch the order's latest state from Kite and queue it as an update."""
+        try:
+            history = await self.call("GET", f"/orders/{broker_order_id}")
+        except KiteApiError as exc:
+            log.warning("order refresh failed", order_id=broker_order_id, error=exc.message)
+            return
+        if isinstance(history, list) and history:
+            latest = dict(history[-1])
+            if cancel_reason and latest.get("status") == "CANCELLED":
+                latest.setdefault("status_message", None)
+                latest["status_message"] = latest["status_message"] or cancel_reason
+            if settle_modify:
+                latest["_settle_modify"] = True
+            self._updates.put_nowait((latest, None))
+
+    async def find_by_tag(self, coid: str) -> bool:
+        """Search Kite's order book for ``coid`` after an unclear place; never re-places."""
+        for delay in self.reconcile_delays:
+            await self.clock.sleep(delay)
+            try:
+                orders = await self.call("GET", "/orders")
+            except KiteApiError as exc:
+                log.warning("reconciliation by tag failed", coid=coid, error=exc.message)
+                continue
+            found = [o for o in orders or () if o.get("tag") == coid]
+            for kite_order in found:
+                self._updates.put_nowait((kite_order, None))
+            if found:
+                return True
+        self._alert(
+            Severity.CRITICAL,
+            AlertSource.SYSTEM,
+            f"order {coid}: not found at Kite after an unclear place; left in flight, "
+            "check the Kite order book before trading it",
+        )
+        return False
+
+    # -- applying Kite's view ---------------------------------------------------------
+
+    async def _apply_updates(self) -> None:
+        while True:
+            data, trades = await self._updates.get()
+            try:
+                await self.sync(data, trades)
+            except Exception:  # one bad update must not stop the rest
+                log.exception("order update not applied", order_id=data.get("order_id"))
+            finally:
+                self._updates.task_done()
+
+    async def sync(self, data: dict[str, Any], trades: list[dict[str, Any]] | None) -> None:
+        """Bring our order up to Kite's record ``data`` (matched by ``tag``)."""
+        coid = str(data.get("tag") or "")
+        order = self._lookup(coid)
+        if order is None or (order.is_closed and order.status is not OrderStatus.CANCELLED):
+            return
+        bid = str(data["order_id"])
+        status = str(data.get("status") or "")
+        if status in KITE_PRE_ACCEPT:
+            return
+        message = str(data.get("status_message") or "")
+        if status == "REJECTED":
+            if not order.is_closed:
+                reason = message or "rejected by Kite"
+                self._event(OrderRejected, coid, reason=reason, broker_order_id=bid)
+            return
+        if order.status in (OrderStatus.PUT_ORDER_REQ_RECEIVED, OrderStatus.OPEN_PENDING):
+            self._event(OrderAccepted, coid, broker_order_id=bid, status=_RESTING.get(status))
+        order = self._lookup(coid) or order
+        filled = int(data.get("filled_quantity") or 0)
+        if filled > order.filled_quantity:
+            await self._record_fills(order, bid, trades)
+        order = self._lookup(coid) or order
+        if status == "CANCELLED":
+            if not order.is_closed:
+                self._event(OrderCancelled, coid, reason=message or "cancelled at Kite")
+            return
+        if order.is_closed or status not in _RESTING:
+            return
+        self._follow(order, data, status)
+
+    def _follow(self, order: Order, data: dict[str, Any], status: str) -> None:
+        coid = order.client_order_id
+        kite = {
+            "quantity": int(data.get("quantity") or order.quantity),
+            "price": float(data.get("price") or 0.0),
+            "trigger_price": float(data.get("trigger_price") or 0.0),
+            "order_type": OrderType(data.get("order_type") or order.order_type),
+            "validity": Validity(data.get("validity") or order.validity),
+        }
+        ours = {k: getattr(order, k) for k in kite}
+        pending = order.status is OrderStatus.MODIFY_PENDING
+        if kite != ours or (pending and data.get("_settle_modify")):
+            self._event(OrderModified, coid, status=_RESTING[status], **kite)
+        elif order.status is OrderStatus.TRIGGER_PENDING and status == "OPEN":
+            self._event(OrderTriggered, coid)
+
+    async def _record_fills(
+        self, order: Order, bid: str, trades: list[dict[str, Any]] | None
+    ) -> None:
+        mine = [t for t in trades or () if str(t.get("order_id")) == bid]
+        if not mine:
+            try:
+                mine = list(await self.call("GET", f"/orders/{bid}/trades") or ())
+            except KiteApiError as exc:
+                self._alert(
+                    Severity.WARNING,
+                    AlertSource.SYSTEM,
+                    f"order {order.client_order_id}: trades unavailable ({exc.message})",
+                )
+                return
+        now = self.clock.now_ns()
+        for trade in mine:
+            current = self._lookup(order.client_order_id) or order
+            fill = fill_of(current, trade, now)
+            self._emit(
+                OrderFilled(
+                    event_id=fill_event_id(f"{bid}:{fill.trade_id}"),
+                    ts_ns=now,
+                    client_order_id=order.client_order_id,
+                    fill=fill,
+                )
+            )
+        self._track(order.client_order_id)
+
+    # -- helpers ----------------------------------------------------------------------
+
+    def _refused(self, exc: KiteApiError) -> None:
+        if is_session_error(exc):
+            self._alert(
+                Severity.CRITICAL,
+                AlertSource.SYSTEM,
+                f"live order refused: {exc.message}; log in again with `alphapt-tui login`",
+            )
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _event(self, kind: type, coid: str, **fields: Any) -> None:
+        self._emit(
+            kind(event_id=self._new_id(), ts_ns=self.clock.now_ns(), client_order_id=coid, **fields)
+        )
+        self._track(coid)
+
+    def _track(self, coid: str) -> None:
+        order = self._lookup(coid)
+        if order is None or order.is_closed:
+            self.working.pop(coid, None)
+        else:
+            self.working[coid] = order
+
+
+def build_kite_broker(
+    settings: Any,
+    clock: Clock,
+    emit: Emit,
+    new_id: Callable[[], str],
+    lookup: Lookup,
+    raise_alert: RaiseAlert,
+) -> KiteBroker:
+    """A :class:`KiteBroker` from the desk settings (``kite`` section, stored login token)."""
+    from engine.kite.token_store import token_provider
+
+    kite = settings.kite
+    if not kite.api_key:
+        raise ValueError("live mode needs kite.api_key [ALPHAPT_KITE__API_KEY]")
+    rest = KiteRest(
+        kite.root,
+        kite.api_key,
+        token_provider(kite.resolved_token_file(settings.data_dir), clock),
+        timeout_s=kite.request_timeout_s,
+    )
+    return KiteBroker(rest, clock, emit, new_id, lookup, raise_alert)
