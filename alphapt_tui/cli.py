@@ -27,6 +27,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run the engine headless as a daemon until SIGINT/SIGTERM; JSON logs on stdout",
     )
+    parser.add_argument(
+        "--live",
+        action="store_true",
+        help="trade real money on Kite (needs every risk money limit set and a typed LIVE)",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser(
         "migrate", help="bring the ledger database up to the latest schema (PostgreSQL needs this)"
@@ -79,6 +84,29 @@ def fail(message: str, status: int = EXIT_CONFIG) -> int:
     return status
 
 
+def confirm_live(settings: Settings) -> Settings | int:
+    """Live-mode gate: every risk money limit set, then the trader types ``LIVE`` on stdin.
+
+    Returns the settings switched to live, or the exit status (2) after saying why not.
+    """
+    from engine.risk import validate_for_live
+
+    missing = validate_for_live(settings.risk)
+    if missing:
+        for key in missing:
+            print(f"alphapt-tui: live mode refused: {key}", file=sys.stderr)
+        return EXIT_CONFIG
+    print(
+        "LIVE TRADING: orders go to Kite with real money. Type LIVE to continue: ",
+        end="",
+        flush=True,
+    )
+    answer = sys.stdin.readline().strip()
+    if answer != "LIVE":
+        return fail("live mode not confirmed; nothing started")
+    return settings.model_copy(update={"mode": "live"})
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
     args = build_parser().parse_args(argv)
@@ -86,6 +114,17 @@ def main(argv: list[str] | None = None) -> int:
         settings: Settings = load_settings(args.config)
     except ConfigError as exc:
         return fail(str(exc))
+    if args.live and args.command is not None:
+        return fail(f"--live starts the desk or the daemon; it does not apply to {args.command}")
+    if args.command is None and (args.live or settings.mode == "live"):
+        if not args.live:
+            return fail(
+                "the settings say mode = live: start live trading with `alphapt-tui --live`"
+            )
+        confirmed = confirm_live(settings)
+        if isinstance(confirmed, int):
+            return confirmed
+        settings = confirmed
     if args.command == "migrate":
         return run_migrate(settings)
     if args.command == "replay":

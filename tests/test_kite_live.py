@@ -21,7 +21,7 @@ from engine.kite.token_store import save_session
 from engine.model import MarketDay
 from engine.orders import CancelOrder, ModifyOrder, OrderStatus, OrderType
 from engine.risk.manager import RiskManager
-from engine.risk.settings import RiskSettings
+from engine.risk.settings import MONEY_LIMITS, RiskSettings
 from engine.settings import Settings, load_settings
 from engine.trading.live import KiteBroker
 from engine.trading.live.mapping import STATIC_IP_REASON
@@ -335,3 +335,76 @@ async def test_position_kite_has_but_the_ledger_lacks_fails_reconciliation(
             assert kernel_reconcile(desk).state.value == "HALTED"
         finally:
             await desk.stop()
+
+
+# -- the --live command line ---------------------------------------------------------------
+
+LIMITS = {
+    "ALPHAPT_RISK__ORDER_VALUE__MAX_VALUE": "100000",
+    "ALPHAPT_RISK__POSITION_LIMIT__MAX_VALUE": "200000",
+    "ALPHAPT_RISK__GROSS_EXPOSURE__MAX_VALUE": "500000",
+    "ALPHAPT_RISK__DAILY_LOSS__SOFT_LIMIT": "5000",
+    "ALPHAPT_RISK__DAILY_LOSS__HARD_LIMIT": "10000",
+    "ALPHAPT_RISK__DRAWDOWN__MAX_VALUE": "20000",
+}
+
+
+@pytest.fixture
+def desk_runs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[Settings]:
+    """Record the settings the desk would start with instead of starting it."""
+    import alphapt_tui.desk
+
+    started: list[Settings] = []
+    monkeypatch.setenv("ALPHAPT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setattr(alphapt_tui.desk, "run_desk", lambda s: started.append(s) or 0)
+    return started
+
+
+def run_cli(monkeypatch: pytest.MonkeyPatch, argv: list[str], stdin: str = "") -> int:
+    import io
+
+    from alphapt_tui.cli import main
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    return main(argv)
+
+
+def test_live_refuses_without_every_money_limit(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], desk_runs: list[Any]
+) -> None:
+    monkeypatch.setenv("ALPHAPT_RISK__ORDER_VALUE__MAX_VALUE", "100000")
+    assert run_cli(monkeypatch, ["--live"], "LIVE\n") == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == len(MONEY_LIMITS) - 1 and all(
+        "live mode refused: risk." in line for line in err
+    )
+    assert not any("order_value" in line for line in err)
+    assert desk_runs == []
+
+
+@pytest.mark.parametrize("typed", ["", "live\n", "yes\n", "LIVE NOW\n"])
+def test_live_needs_live_typed_exactly(
+    monkeypatch: pytest.MonkeyPatch, desk_runs: list[Any], typed: str
+) -> None:
+    for key, value in LIMITS.items():
+        monkeypatch.setenv(key, value)
+    assert run_cli(monkeypatch, ["--live"], typed) == 2
+    assert desk_runs == []
+
+
+def test_live_typed_confirmation_starts_the_desk_in_live_mode(
+    monkeypatch: pytest.MonkeyPatch, desk_runs: list[Settings]
+) -> None:
+    for key, value in LIMITS.items():
+        monkeypatch.setenv(key, value)
+    assert run_cli(monkeypatch, ["--live"], "LIVE\n") == 0
+    assert [s.mode for s in desk_runs] == ["live"]
+
+
+def test_live_mode_in_settings_without_the_flag_is_refused(
+    monkeypatch: pytest.MonkeyPatch, desk_runs: list[Any]
+) -> None:
+    monkeypatch.setenv("ALPHAPT_MODE", "live")
+    assert run_cli(monkeypatch, []) == 2
+    assert run_cli(monkeypatch, ["--live", "migrate"]) == 2
+    assert desk_runs == []
