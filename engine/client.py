@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar
 
+from engine.auth.rows import AuditRow
 from engine.charts import ChartBars
 from engine.orders.commands import SubmitOrder
 from engine.risk import RiskSnapshot
@@ -58,6 +59,12 @@ class EngineClient(Protocol):
         """Value, charges, margin and every problem of an order being typed in the ticket."""
         ...
 
+    async def audit(
+        self, from_ns: int, to_ns: int, user: str | None = None
+    ) -> tuple[AuditRow, ...]:
+        """Audit entries with ``from_ns <= ts_ns < to_ns``, oldest first (one user's if given)."""
+        ...
+
     def report_frame(self, apply_seconds: float) -> None:
         """Tell the engine how long the front end took to apply a snapshot."""
         ...
@@ -107,6 +114,17 @@ class LocalEngineClient:
 
     async def estimate(self, command: SubmitOrder) -> OrderEstimate:
         return await self._call(lambda: self.engine.kernel.estimate(command))
+
+    @property
+    def role(self) -> str:
+        """The local desk's role: ``auth.local_role`` when auth is on, else admin."""
+        auth = self.engine.kernel.settings.auth
+        return auth.local_role if auth.enabled else "admin"
+
+    async def audit(
+        self, from_ns: int, to_ns: int, user: str | None = None
+    ) -> tuple[AuditRow, ...]:
+        return await self._run(self.engine.kernel.audit_rows(from_ns, to_ns, user))
 
     def report_frame(self, apply_seconds: float) -> None:
         if self.engine.alive:

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import json
+import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from engine.auth import CommandOrigin, KeysFileError, authorize, load_keys, parse_line
+from engine.auth.remote import SessionSigner
+from engine.auth.signing import load_or_create_secret, session_key
 from engine.clock import TestClock
+from engine.distributed.connection import NatsConnection
+from engine.distributed.rpc_client import NatsEngineClient
+from engine.distributed.rpc_server import RpcServer
+from engine.distributed.settings import NatsSettings
 from engine.kernel import Kernel
 from engine.orders import (
     CancelAllOrders,
@@ -35,6 +43,9 @@ from engine.strategies.commands import (
     UpdateStrategyParams,
 )
 from tests.conftest import FROZEN_START
+from tests.services import nats_url
+
+__all__ = ["nats_url"]
 
 KEY = "AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
 
@@ -177,3 +188,76 @@ async def test_disabled_auth_keeps_local_admin(tmp_path: Path) -> None:
         assert not (await kernel.execute(order("vera"))).ok  # a listed viewer stays a viewer
     finally:
         await kernel.trading.stop()
+
+
+# -- signed sessions over NATS -------------------------------------------------------------
+
+
+@pytest.fixture
+async def secured(nats_url: str, tmp_path: Path) -> AsyncIterator[tuple[NatsSettings, Kernel]]:
+    """A started kernel with auth on, answering attach requests under its own prefix."""
+    kernel = await started(auth_settings(tmp_path))
+    nats = NatsSettings(url=nats_url, subject_prefix="t" + uuid.uuid4().hex[:10])
+    connection = NatsConnection(nats, "auth-daemon")
+    await connection.start()
+    server = RpcServer(nats, connection, kernel)
+    await server.start()
+    try:
+        yield nats, kernel
+    finally:
+        await server.stop()
+        await connection.stop()
+        await kernel.trading.stop()
+
+
+def signer_for(kernel: Kernel, user: str, role: str, session: str = "s1") -> SessionSigner:
+    auth = kernel.settings.auth
+    secret = load_or_create_secret(auth.secret_path(kernel.settings.data_dir))
+    return SessionSigner(user, role, session, "10.1.2.3", session_key(secret, user, role, session))
+
+
+async def test_forged_nats_commands_are_refused_and_audited(secured) -> None:  # type: ignore[no-untyped-def]
+    nats, kernel = secured
+    unsigned = NatsEngineClient(nats.url, nats.subject_prefix, timeout=5, session=None)
+    unsigned.session = None  # whatever the environment says: a hand-crafted, unsigned command
+    forged_key = SessionSigner("vera", "admin", "s9", "evil", b"\x00" * 32)
+    claims_admin = NatsEngineClient(nats.url, nats.subject_prefix, timeout=5, session=forged_key)
+    viewer = NatsEngineClient(
+        nats.url, nats.subject_prefix, timeout=5, session=signer_for(kernel, "vera", "viewer")
+    )
+    trader = NatsEngineClient(
+        nats.url, nats.subject_prefix, timeout=5, session=signer_for(kernel, "tara", "trader", "s2")
+    )
+    try:
+        assert not (await unsigned.send(order("tara"))).ok
+        forged = await claims_admin.send(HaltTrading(reason="x"))
+        assert not forged.ok and "signature" in forged.message
+        refused = await viewer.send(order("local"))  # the session stamps its own user
+        assert not refused.ok and "viewer" in refused.message
+        placed = await trader.send(order("someone-else"))
+        assert placed.ok, placed.message
+        rows = await trader.audit(0, 2**62)
+        assert [(r.user, r.result, r.session) for r in rows] == [
+            ("tara", "refused", "nats"),
+            ("vera", "refused", "s9"),
+            ("vera", "refused", "s1"),
+            ("tara", "ok", "s2"),
+        ]
+        assert rows[-1].source == "10.1.2.3"
+    finally:
+        for client in (unsigned, claims_admin, viewer, trader):
+            await client.close()
+
+
+def test_a_replayed_signed_command_is_refused(tmp_path: Path) -> None:
+    from engine.auth.remote import SessionVerifier
+
+    path = tmp_path / "secret"
+    secret = load_or_create_secret(path)
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    signer = SessionSigner("tara", "trader", "s", "x", session_key(secret, "tara", "trader", "s"))
+    verifier = SessionVerifier(path)
+    payload = signer.sign(b"envelope")
+    assert verifier.check(payload)[2].refusal is None
+    assert verifier.check(payload)[2].refusal == "refused: replayed command"
+    assert signer._key.hex() not in repr(signer)

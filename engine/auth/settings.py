@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 RoleName = Literal["viewer", "trader", "admin"]
 
@@ -26,8 +26,6 @@ class AuthSettings(BaseModel):
     session_secret_file: Path | None = None
     """Secret shared by the SSH server and the daemon to sign session commands (0600);
     default ``<data dir>/auth/session.secret``, created on first use."""
-    max_clock_skew_s: float = Field(default=300.0, gt=0, le=86_400)
-    """Age beyond which a signed command is refused as a replay."""
 
     def keys_path(self, data_dir: Path) -> Path:
         """The authorized-keys file to read."""

@@ -16,6 +16,8 @@ import msgspec
 import nats.errors
 from nats.aio.client import Client
 
+from engine.auth.remote import SessionSigner
+from engine.auth.rows import AuditRow
 from engine.charts import ChartBars
 from engine.distributed import rpc
 from engine.orders.commands import SubmitOrder
@@ -41,12 +43,15 @@ class NatsEngineClient:
         timeout: float = 2.0,
         connect_timeout: float = 2.0,
         reconnect_wait_s: float = 0.5,
+        session: SessionSigner | None = None,
     ) -> None:
         self.url = url
         self.subject_prefix = subject_prefix
         self.timeout = timeout
         self.connect_timeout = connect_timeout
         self.reconnect_wait_s = reconnect_wait_s
+        self.session = session if session is not None else SessionSigner.from_env()
+        """Inside an SSH session: stamps its user on commands and signs them."""
         self._nc: Client | None = None
         self._lock: asyncio.Lock | None = None
 
@@ -119,10 +124,26 @@ class NatsEngineClient:
 
     async def send(self, command: object) -> CommandResult:
         """Carry out a command in the daemon and return its result."""
+        if self.session is not None:
+            command = self.session.stamp(command)
         payload = rpc.encode_command(command)
         if payload is None:
             return CommandResult(False, f"unsupported command: {type(command).__name__}")
+        if self.session is not None:
+            return await self._call("signed_command", self.session.sign(payload), CommandResult)
         return await self._call("command", payload, CommandResult)
+
+    @property
+    def role(self) -> str:
+        """The role this desk acts with: the SSH session's, else admin (the engine decides)."""
+        return self.session.role if self.session is not None else "admin"
+
+    async def audit(
+        self, from_ns: int, to_ns: int, user: str | None = None
+    ) -> tuple[AuditRow, ...]:
+        """Audit entries with ``from_ns <= ts_ns < to_ns``, oldest first."""
+        payload = rpc.encode((from_ns, to_ns, user))
+        return await self._call("audit", payload, tuple[AuditRow, ...])
 
     async def health(self) -> HealthReport:
         """Components, queues, storage and data quality of the daemon."""

@@ -15,6 +15,9 @@ import msgspec
 import structlog
 from nats.aio.msg import Msg
 
+from engine.auth.gate import CommandOrigin
+from engine.auth.remote import UNSIGNED_ORIGIN, SessionVerifier
+from engine.auth.rows import AuditRow
 from engine.charts import ChartBars
 from engine.component import Component
 from engine.distributed import rpc
@@ -36,7 +39,13 @@ class Served(Protocol):
         self, since: int, trading_since: int | None = None, alerts_since: int | None = None
     ) -> DeskSnapshot: ...
 
-    async def execute(self, command: object) -> CommandResult: ...
+    async def execute(
+        self, command: object, origin: CommandOrigin | None = None
+    ) -> CommandResult: ...
+
+    async def audit_rows(
+        self, from_ns: int, to_ns: int, user: str | None = None
+    ) -> tuple[AuditRow, ...]: ...
 
     def health_report(self) -> HealthReport: ...
 
@@ -65,6 +74,11 @@ class RpcServer(Component):
         self.requests = 0
         self.errors = 0
         self._subs: list[Any] = []
+        kernel_settings = getattr(kernel, "settings", None)
+        auth = getattr(kernel_settings, "auth", None)
+        self.verifier = (
+            SessionVerifier(auth.secret_path(kernel_settings.data_dir)) if auth else None  # type: ignore[union-attr]
+        )
 
     async def start(self) -> None:
         self.connection.on_connected(self._subscribe)
@@ -78,6 +92,8 @@ class RpcServer(Component):
         handlers: dict[str, Callable[[Msg], Awaitable[None]]] = {
             "snapshot": self._snapshot,
             "command": self._command,
+            "signed_command": self._signed_command,
+            "audit": self._audit,
             "health": self._health,
             "instruments": self._instruments,
             "estimate": self._estimate,
@@ -115,7 +131,30 @@ class RpcServer(Component):
         except (ValueError, msgspec.DecodeError) as exc:
             await msg.respond(rpc.encode_reply(CommandResult(False, str(exc).splitlines()[0])))
             return
-        await msg.respond(rpc.encode_reply(await self.kernel.execute(command)))
+        result = await self.kernel.execute(command, UNSIGNED_ORIGIN)
+        await msg.respond(rpc.encode_reply(result))
+
+    async def _signed_command(self, msg: Msg) -> None:
+        """A session's command: verified here, refused (and audited) by the kernel if forged."""
+        if self.verifier is None:
+            await msg.respond(rpc.encode_reply(CommandResult(False, "signed sessions are off")))
+            return
+        try:
+            envelope, user, origin = self.verifier.check(msg.data)
+            command = rpc.decode_command(envelope)
+        except (ValueError, msgspec.DecodeError) as exc:
+            await msg.respond(rpc.encode_reply(CommandResult(False, str(exc).splitlines()[0])))
+            return
+        if origin.refusal is None and getattr(command, "user", None) != user:
+            refusal = (
+                f"refused: command acts for {getattr(command, 'user', '?')}, session is {user}"
+            )
+            origin = CommandOrigin(origin.session, origin.source, True, None, refusal)
+        await msg.respond(rpc.encode_reply(await self.kernel.execute(command, origin)))
+
+    async def _audit(self, msg: Msg) -> None:
+        request = msgspec.msgpack.decode(msg.data, type=tuple[int, int, str | None])
+        await msg.respond(rpc.encode_reply(await self.kernel.audit_rows(*request)))
 
     async def _health(self, msg: Msg) -> None:
         await msg.respond(rpc.encode_reply(self.kernel.health_report()))
