@@ -408,3 +408,21 @@ def test_live_mode_in_settings_without_the_flag_is_refused(
     assert run_cli(monkeypatch, []) == 2
     assert run_cli(monkeypatch, ["--live", "migrate"]) == 2
     assert desk_runs == []
+
+
+async def test_fill_update_before_the_trade_book_is_retried(desk: LiveDesk) -> None:
+    coid = (await desk.service.submit(limit())).client_order_id
+    order = await eventually(
+        lambda: desk.order(coid).status is OrderStatus.OPEN and desk.order(coid)
+    )
+    assert desk.pump is not None
+    desk.pump.cancel()  # from here on only the broker's own refreshes see Kite's changes
+    await asyncio.gather(desk.pump, return_exceptions=True)
+    # Kite says COMPLETE but its trade book has nothing yet (it lags the order update).
+    update = {**desk.kite.orders(tag=coid)[0], "status": "COMPLETE", "filled_quantity": 5}
+    desk.broker.on_order_update(update)
+    await eventually(lambda: desk.broker._trade_retries)
+    assert desk.order(coid).status is OrderStatus.OPEN
+    await asyncio.to_thread(desk.kite.fill_order, order.broker_order_id, price=1500.0)
+    await eventually(lambda: desk.order(coid).status is OrderStatus.COMPLETE)
+    assert len(desk.service.fills()) == 1

@@ -99,6 +99,7 @@ class KiteBroker:
             asyncio.Queue()
         )
         self._worker: asyncio.Task[None] | None = None
+        self._trade_retries: dict[str, int] = {}
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -247,6 +248,10 @@ class KiteBroker:
                 latest["_settle_modify"] = True
             self._updates.put_nowait((latest, None))
 
+    async def _refresh_later(self, broker_order_id: str, delay_s: float) -> None:
+        await self.clock.sleep(delay_s)
+        await self.refresh(broker_order_id)
+
     async def find_by_tag(self, coid: str) -> bool:
         """Search Kite's order book for ``coid`` after an unclear place; never re-places."""
         for delay in self.reconcile_delays:
@@ -304,6 +309,12 @@ class KiteBroker:
         if filled > order.filled_quantity:
             await self._record_fills(order, bid, trades)
         order = self._lookup(coid) or order
+        if order.filled_quantity < filled:
+            # Kite's trade book can lag its order update: ask again shortly, a few times.
+            tries = self._trade_retries.get(bid, 0)
+            if tries < len(self.reconcile_delays):
+                self._trade_retries[bid] = tries + 1
+                self._spawn(self._refresh_later(bid, self.reconcile_delays[tries]))
         if status == "CANCELLED":
             if not order.is_closed:
                 self._event(OrderCancelled, coid, reason=message or "cancelled at Kite")
