@@ -23,31 +23,25 @@ from engine.kite.ratelimit import RateLimiter
 from engine.kite.rest import KiteApiError, KiteRest
 from engine.orders.commands import ModifyOrder
 from engine.orders.events import (
-    OrderAccepted,
-    OrderCancelled,
     OrderCancelRejected,
     OrderEvent,
-    OrderFilled,
     OrderModified,
     OrderModifyRejected,
     OrderPendingCancel,
     OrderPendingModify,
     OrderRejected,
     OrderSubmitted,
-    OrderTriggered,
-    fill_event_id,
 )
-from engine.orders.model import Order, OrderStatus, OrderType, Validity
+from engine.orders.model import Order, OrderStatus
 from engine.trading.live.mapping import (
-    KITE_PRE_ACCEPT,
     Outcome,
     classify,
-    fill_of,
     is_session_error,
     modify_form,
     place_form,
     refusal_reason,
 )
+from engine.trading.live.sync import KiteOrderSync
 
 log = structlog.get_logger("engine.trading.live")
 
@@ -55,10 +49,9 @@ Emit = Callable[[OrderEvent], None]
 Lookup = Callable[[str], Order | None]
 RaiseAlert = Callable[[Severity, AlertSource, str], Any]
 _CANCELLABLE = frozenset({OrderStatus.OPEN, OrderStatus.TRIGGER_PENDING})
-_RESTING = {"OPEN": OrderStatus.OPEN, "TRIGGER PENDING": OrderStatus.TRIGGER_PENDING}
 
 
-class KiteBroker:
+class KiteBroker(KiteOrderSync):
     """Live broker adapter: place, modify and cancel on Kite; Kite's answers become events.
 
     ``lookup`` finds the service's current order by client order id. ``reconcile_delays``
@@ -273,99 +266,6 @@ class KiteBroker:
             "check the Kite order book before trading it",
         )
         return False
-
-    # -- applying Kite's view ---------------------------------------------------------
-
-    async def _apply_updates(self) -> None:
-        while True:
-            data, trades = await self._updates.get()
-            try:
-                await self.sync(data, trades)
-            except Exception:  # one bad update must not stop the rest
-                log.exception("order update not applied", order_id=data.get("order_id"))
-            finally:
-                self._updates.task_done()
-
-    async def sync(self, data: dict[str, Any], trades: list[dict[str, Any]] | None) -> None:
-        """Bring our order up to Kite's record ``data`` (matched by ``tag``)."""
-        coid = str(data.get("tag") or "")
-        order = self._lookup(coid)
-        if order is None or (order.is_closed and order.status is not OrderStatus.CANCELLED):
-            return
-        bid = str(data["order_id"])
-        status = str(data.get("status") or "")
-        if status in KITE_PRE_ACCEPT:
-            return
-        message = str(data.get("status_message") or "")
-        if status == "REJECTED":
-            if not order.is_closed:
-                reason = message or "rejected by Kite"
-                self._event(OrderRejected, coid, reason=reason, broker_order_id=bid)
-            return
-        if order.status in (OrderStatus.PUT_ORDER_REQ_RECEIVED, OrderStatus.OPEN_PENDING):
-            self._event(OrderAccepted, coid, broker_order_id=bid, status=_RESTING.get(status))
-        order = self._lookup(coid) or order
-        filled = int(data.get("filled_quantity") or 0)
-        if filled > order.filled_quantity:
-            await self._record_fills(order, bid, trades)
-        order = self._lookup(coid) or order
-        if order.filled_quantity < filled:
-            # Kite's trade book can lag its order update: ask again shortly, a few times.
-            tries = self._trade_retries.get(bid, 0)
-            if tries < len(self.reconcile_delays):
-                self._trade_retries[bid] = tries + 1
-                self._spawn(self._refresh_later(bid, self.reconcile_delays[tries]))
-        if status == "CANCELLED":
-            if not order.is_closed:
-                self._event(OrderCancelled, coid, reason=message or "cancelled at Kite")
-            return
-        if order.is_closed or status not in _RESTING:
-            return
-        self._follow(order, data, status)
-
-    def _follow(self, order: Order, data: dict[str, Any], status: str) -> None:
-        coid = order.client_order_id
-        kite = {
-            "quantity": int(data.get("quantity") or order.quantity),
-            "price": float(data.get("price") or 0.0),
-            "trigger_price": float(data.get("trigger_price") or 0.0),
-            "order_type": OrderType(data.get("order_type") or order.order_type),
-            "validity": Validity(data.get("validity") or order.validity),
-        }
-        ours = {k: getattr(order, k) for k in kite}
-        pending = order.status is OrderStatus.MODIFY_PENDING
-        if kite != ours or (pending and data.get("_settle_modify")):
-            self._event(OrderModified, coid, status=_RESTING[status], **kite)
-        elif order.status is OrderStatus.TRIGGER_PENDING and status == "OPEN":
-            self._event(OrderTriggered, coid)
-
-    async def _record_fills(
-        self, order: Order, bid: str, trades: list[dict[str, Any]] | None
-    ) -> None:
-        mine = [t for t in trades or () if str(t.get("order_id")) == bid]
-        if not mine:
-            try:
-                mine = list(await self.call("GET", f"/orders/{bid}/trades") or ())
-            except KiteApiError as exc:
-                self._alert(
-                    Severity.WARNING,
-                    AlertSource.SYSTEM,
-                    f"order {order.client_order_id}: trades unavailable ({exc.message})",
-                )
-                return
-        now = self.clock.now_ns()
-        for trade in mine:
-            current = self._lookup(order.client_order_id) or order
-            fill = fill_of(current, trade, now)
-            self._emit(
-                OrderFilled(
-                    event_id=fill_event_id(f"{bid}:{fill.trade_id}"),
-                    ts_ns=now,
-                    client_order_id=order.client_order_id,
-                    fill=fill,
-                )
-            )
-        self._track(order.client_order_id)
 
     # -- helpers ----------------------------------------------------------------------
 
