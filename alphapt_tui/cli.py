@@ -44,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     from alphapt_tui.replay import add_arguments as add_replay_arguments
 
     add_replay_arguments(replay)
+    from alphapt_tui.ssh_server import add_arguments as add_ssh_arguments
+
+    add_ssh_arguments(commands.add_parser("serve-ssh", help="serve the desk over SSH (keys)"))
     from alphapt_tui.audit_cli import add_arguments as add_audit_arguments
 
     add_audit_arguments(commands.add_parser("audit", help="export the audit trail as CSV"))
@@ -135,6 +138,10 @@ def main(argv: list[str] | None = None) -> int:
         from alphapt_tui.login import kite_settings_of, run_login
 
         return run_login(kite_settings_of(settings), settings.data_dir, status_only=args.status)
+    if args.command == "serve-ssh":
+        from alphapt_tui.ssh_server import options_from, run_serve_ssh
+
+        return run_serve_ssh(options_from(settings, args))
     if args.command == "audit":
         from alphapt_tui.audit_cli import run_audit
 

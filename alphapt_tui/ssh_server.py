@@ -1,0 +1,339 @@
+"""``alphapt-tui serve-ssh``: the desk over SSH, one ``attach`` process per session.
+
+Public-key authentication only, against the authorized-keys file whose lines carry the
+user and role (``engine.auth.keys``); passwords and keyboard-interactive are refused and
+the login name must be the key's user. Each session gets a PTY running
+``alphapt-tui attach`` in its own process, started with a session key derived from the
+secret it shares with the daemon, so every command it sends is signed for that user and
+role (``engine.auth.remote``). Window resizes are passed through; a session without
+keyboard input for ``idle_timeout_s`` is closed. See docs/ssh.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import os
+import pty
+import struct
+import sys
+import termios
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncssh
+import structlog
+
+from engine.auth.keys import AuthorizedKey, KeysFileError, load_keys
+from engine.auth.remote import ENV_ID, ENV_KEY, ENV_ROLE, ENV_SOURCE, ENV_USER
+from engine.auth.signing import load_or_create_secret, session_key
+
+log = structlog.get_logger("alphapt_tui.ssh")
+
+
+@dataclass
+class SshOptions:
+    """How the SSH server listens and what each session runs."""
+
+    keys_file: Path
+    secret_file: Path
+    host_key_file: Path
+    host: str = "127.0.0.1"
+    port: int = 2222
+    command: Sequence[str] = field(default_factory=lambda: default_command(None, None))
+    idle_timeout_s: float = 900.0
+    max_sessions: int = 8
+    keepalive_s: float = 30.0
+
+
+def default_command(nats_url: str | None, config: Path | None) -> list[str]:
+    """``alphapt-tui attach`` run by this Python, with the same config and NATS URL."""
+    command = [sys.executable, "-m", "alphapt_tui"]
+    if config is not None:
+        command += ["--config", str(config)]
+    command.append("attach")
+    if nats_url:
+        command += ["--nats", nats_url]
+    return command
+
+
+def load_host_key(path: Path) -> asyncssh.SSHKey:
+    """The server's host key, generated (ed25519, 0600) on first run."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        key = asyncssh.generate_private_key("ssh-ed25519")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(key.export_private_key())
+        log.info("generated SSH host key", path=str(path))
+    return asyncssh.read_private_key(str(path))
+
+
+def set_winsize(fd: int, columns: int, rows: int) -> None:
+    """Tell the PTY its size; the session process gets SIGWINCH."""
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+
+
+class DeskSshServer(asyncssh.SSHServer):
+    """Authentication for one connection: public keys from the keys file, nothing else."""
+
+    def __init__(self, options: SshOptions) -> None:
+        self.options = options
+        self.conn: asyncssh.SSHServerConnection | None = None
+
+    def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
+        self.conn = conn
+
+    def begin_auth(self, username: str) -> bool:
+        return True
+
+    def password_auth_supported(self) -> bool:
+        return False
+
+    def kbdint_auth_supported(self) -> bool:
+        return False
+
+    def public_key_auth_supported(self) -> bool:
+        return True
+
+    def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
+        offered = key.export_public_key("openssh").decode().split()[:2]
+        try:
+            entries = load_keys(self.options.keys_file)
+        except KeysFileError as exc:
+            log.warning("authorized keys unusable; refusing logins", error=str(exc))
+            return False
+        for entry in entries:
+            if entry.user == username and entry.openssh.split() == offered:
+                if self.conn is not None:
+                    self.conn.set_extra_info(alphapt_key=entry)
+                return True
+        log.info("ssh key refused", user=username)
+        return False
+
+
+class SessionRunner:
+    """Runs sessions: a PTY and the desk process per SSH session, within the limits."""
+
+    def __init__(self, options: SshOptions) -> None:
+        self.options = options
+        self.active = 0
+        self.secret = load_or_create_secret(options.secret_file)
+
+    def environment(self, entry: AuthorizedKey, session: str, source: str, term: str) -> dict:
+        """The session process's environment: ours, the terminal, and the session identity."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("APT_SESSION_")}
+        key = session_key(self.secret, entry.user, entry.role, session)
+        env.update(
+            {
+                "TERM": term,
+                ENV_USER: entry.user,
+                ENV_ROLE: entry.role,
+                ENV_ID: session,
+                ENV_SOURCE: source,
+                ENV_KEY: key.hex(),
+            }
+        )
+        return env
+
+    async def handle(self, process: asyncssh.SSHServerProcess) -> None:
+        """One SSH session, start to exit."""
+        entry: AuthorizedKey | None = process.get_extra_info("alphapt_key")
+        if entry is None:
+            process.exit(1)
+            return
+        if self.active >= self.options.max_sessions:
+            process.stderr.write(b"alphapt-tui: too many sessions, try again later\r\n")
+            process.exit(1)
+            return
+        if process.term_type is None:
+            process.stderr.write(b"alphapt-tui: the desk needs a terminal (ssh -t)\r\n")
+            process.exit(1)
+            return
+        self.active += 1
+        try:
+            await self._run(process, entry)
+        finally:
+            self.active -= 1
+
+    async def _run(self, process: asyncssh.SSHServerProcess, entry: AuthorizedKey) -> None:
+        peer = process.get_extra_info("peername") or ("?",)
+        session = uuid.uuid4().hex[:12]
+        columns, rows = process.term_size[:2]
+        master, slave = pty.openpty()
+        set_winsize(master, columns or 80, rows or 24)
+        env = self.environment(entry, session, str(peer[0]), process.term_type or "xterm")
+        log.info("ssh session", user=entry.user, role=entry.role, session=session, peer=peer[0])
+        child = await asyncio.create_subprocess_exec(
+            *self.options.command,
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=env,
+            preexec_fn=_controlling_tty,
+        )
+        os.close(slave)
+        loop = asyncio.get_running_loop()
+        idle = _IdleTimer(loop, self.options.idle_timeout_s, lambda: _stop(child))
+        loop.add_reader(master, _pump_out, master, process)
+        pump_in = asyncio.create_task(_pump_in(process, master, idle))
+        try:
+            status = await child.wait()
+        finally:
+            loop.remove_reader(master)
+            _drain(master, process)
+            idle.cancel()
+            pump_in.cancel()
+            _stop(child)
+            os.close(master)
+        log.info("ssh session ended", user=entry.user, session=session, status=status)
+        process.exit(status if status >= 0 else 1)
+
+
+class _IdleTimer:
+    """Calls ``expire`` after ``seconds`` without :meth:`touch`."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, seconds: float, expire: Any) -> None:
+        self.loop, self.seconds, self.expire = loop, seconds, expire
+        self.handle = loop.call_later(seconds, expire)
+
+    def touch(self) -> None:
+        self.handle.cancel()
+        self.handle = self.loop.call_later(self.seconds, self.expire)
+
+    def cancel(self) -> None:
+        self.handle.cancel()
+
+
+def _controlling_tty() -> None:
+    # A session of its own with the PTY as controlling terminal: resizes send SIGWINCH.
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def _pump_out(master: int, process: asyncssh.SSHServerProcess) -> None:
+    try:
+        data = os.read(master, 65536)
+    except OSError:  # EIO: the session process closed the terminal
+        data = b""
+    if data:
+        process.stdout.write(data)
+    else:
+        asyncio.get_running_loop().remove_reader(master)
+
+
+def _drain(master: int, process: asyncssh.SSHServerProcess) -> None:
+    """Send what the session process wrote just before it exited."""
+    os.set_blocking(master, False)
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:
+            return
+        if not data:
+            return
+        process.stdout.write(data)
+
+
+async def _pump_in(process: asyncssh.SSHServerProcess, master: int, idle: _IdleTimer) -> None:
+    while True:
+        try:
+            data = await process.stdin.read(4096)
+        except asyncssh.TerminalSizeChanged as change:
+            set_winsize(master, change.width, change.height)
+            continue
+        except (asyncssh.BreakReceived, asyncssh.SignalReceived):
+            continue
+        if not data:
+            return
+        idle.touch()
+        os.write(master, data)
+
+
+def _stop(child: asyncio.subprocess.Process) -> None:
+    if child.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            child.terminate()
+
+
+async def start_server(options: SshOptions) -> asyncssh.SSHAcceptor:
+    """Listen for SSH sessions; returns the acceptor (``close()`` it to stop)."""
+    runner = SessionRunner(options)
+    return await asyncssh.create_server(
+        lambda: DeskSshServer(options),
+        options.host,
+        options.port,
+        server_host_keys=[load_host_key(options.host_key_file)],
+        process_factory=runner.handle,
+        encoding=None,
+        keepalive_interval=options.keepalive_s,
+        keepalive_count_max=3,
+        login_timeout=30,
+        allow_scp=False,
+        agent_forwarding=False,
+        x11_forwarding=False,
+    )
+
+
+def run_serve_ssh(options: SshOptions) -> int:
+    """Serve until interrupted."""
+
+    async def serve() -> None:
+        acceptor = await start_server(options)
+        print(f"alphapt-tui: SSH desk on {options.host}:{options.port}", file=sys.stderr)
+        try:
+            await acceptor.wait_closed()
+        finally:
+            acceptor.close()
+
+    try:
+        asyncio.run(serve())
+    except KeyboardInterrupt:
+        return 0
+    except OSError as exc:
+        print(f"alphapt-tui: serve-ssh failed: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def add_arguments(parser: Any) -> None:
+    """Options of ``serve-ssh``."""
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=2222, help="port to listen on")
+    parser.add_argument("--nats", metavar="URL", help="NATS URL sessions attach through")
+    parser.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=900.0,
+        metavar="S",
+        help="close a session after this many seconds without input",
+    )
+    parser.add_argument("--max-sessions", type=int, default=8, help="concurrent sessions")
+    parser.add_argument(
+        "--keepalive",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="seconds between SSH keepalives (3 missed close the connection)",
+    )
+
+
+def options_from(settings: Any, args: Any) -> SshOptions:
+    """Options from the desk settings (keys file, secret, data dir) and the command line."""
+    auth, data_dir = settings.auth, settings.data_dir
+    nats_url = args.nats or getattr(settings.nats, "url", None)
+    return SshOptions(
+        keys_file=auth.keys_path(data_dir),
+        secret_file=auth.secret_path(data_dir),
+        host_key_file=data_dir / "ssh" / "host_ed25519",
+        host=args.host,
+        port=args.port,
+        command=default_command(nats_url, getattr(args, "config", None)),
+        idle_timeout_s=args.idle_timeout,
+        max_sessions=args.max_sessions,
+        keepalive_s=args.keepalive,
+    )
