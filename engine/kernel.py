@@ -170,6 +170,9 @@ class Kernel:
         self._wire_distributed(settings)
 
     def _build_feed(self, settings: Settings) -> Component:
+        if settings.mode == "live" and settings.feed.source != "kite":
+            # Fail closed: live orders priced and risk-checked against a simulated market.
+            raise EngineStartError("live mode trades on Kite's prices only: set feed.source = kite")
         if settings.feed.source == "nats":
             return self._nats_feed(settings)
         if settings.feed.source != "kite":

@@ -146,3 +146,9 @@ async def test_watchlist_commands(frozen_kernel: Kernel) -> None:
     assert not duplicate.ok and "already" in duplicate.message
     unknown = await frozen_kernel.execute(AddToWatchlist(symbol="NOSUCH"))
     assert not unknown.ok and unknown.message == "unknown symbol: NOSUCH"
+
+
+def test_live_mode_on_a_simulated_feed_is_refused(settings) -> None:
+    live = settings.model_copy(update={"mode": "live"})
+    with pytest.raises(EngineStartError, match="live mode trades on Kite's prices only"):
+        Kernel(live, TestClock())

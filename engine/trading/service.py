@@ -188,7 +188,12 @@ class TradingService(OrderCommands, Component):
             self._changed(orders=False)
         # An always-open development market has no session end, so no intraday square-off.
         always_open = getattr(getattr(self.settings, "feed", None), "session", "") == "always-open"
-        if not always_open and seconds_until(now, self.paper.mis_squareoff_time) <= 0:
+        # Live: the broker squares off MIS itself; the desk must not send a second set.
+        if (
+            not self.live
+            and not always_open
+            and seconds_until(now, self.paper.mis_squareoff_time) <= 0
+        ):
             await self.square_off_mis()
         if not self.ledger_up and self.clock.monotonic() >= self._retry_at:
             await self._try_recover()
