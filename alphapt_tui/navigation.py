@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.screen import Screen
 
 from screens.alerts import AlertsScreen
+from screens.audit import AuditScreen
 from screens.health import HealthScreen
 from screens.market_watch import MarketWatchScreen
 from screens.orders import OrdersScreen
@@ -20,6 +21,7 @@ SCREENS: dict[str, tuple[str, str, type[Screen]]] = {
     "trades": ("4", "Trades", TradesScreen),
     "strategies": ("5", "Strategies", StrategiesScreen),
     "alerts": ("6", "Alerts", AlertsScreen),
+    "audit": ("7", "Audit", AuditScreen),
     "health": ("8", "Health", HealthScreen),
     "risk": ("9", "Risk", RiskScreen),
 }

@@ -114,3 +114,45 @@ async def test_audit_export_writes_csv(tmp_path: Path, monkeypatch: pytest.Monke
     assert json.loads(rows[0]["detail"])["command"]["user"] == "vera"
     bad = await asyncio.to_thread(main, ["audit", "export", "--from", "someday"])
     assert bad == 2
+
+
+async def test_audit_screen_filters_by_user_and_action(tmp_path: Path) -> None:
+    from textual.widgets import DataTable, Input
+
+    from alphapt_tui.app import DeskApp
+    from engine.client import LocalEngineClient
+    from engine.runner import EngineThread
+    from screens.audit import AuditScreen
+
+    kernel = await started(auth_settings(tmp_path, enabled=False))
+    await kernel.execute(order("vera"))
+    await kernel.execute(RemoveFromWatchlist(symbol="NSE:INFY"))
+    engine = EngineThread(kernel)
+    engine.start()
+    try:
+        client = LocalEngineClient(engine)
+        assert client.role == "admin"
+        app = DeskApp(client, kernel.settings)
+        async with app.run_test(size=(160, 40)) as pilot:
+            await pilot.press("7")
+            screen = app.screen
+            assert isinstance(screen, AuditScreen)
+            table = screen.query_one("#audit", DataTable)
+            for _ in range(100):
+                if table.row_count == 2:
+                    break
+                await pilot.pause(0.05)
+            assert table.row_count == 2
+            screen.query_one("#audit-action", Input).value = "order"
+            screen.show()
+            assert table.row_count == 1
+            screen.query_one("#audit-action", Input).value = ""
+            screen.query_one("#audit-user", Input).value = "local"
+            screen.action_reload()
+            for _ in range(100):
+                if table.row_count == 1 and screen.rows[0].user == "local":
+                    break
+                await pilot.pause(0.05)
+            assert [row.user for row in screen.rows] == ["local"]
+    finally:
+        engine.stop()
