@@ -119,9 +119,12 @@ async def test_passwords_and_unknown_keys_are_refused(ssh) -> None:  # type: ign
 
 
 async def test_an_idle_session_is_closed(tmp_path: Path) -> None:
-    async with serving(tmp_path, idle_timeout_s=0.5) as (port, key, _), asyncssh.connect(
-        "127.0.0.1", port, username="tara", client_keys=[key], known_hosts=None, agent_path=None
-    ) as conn:
+    async with (
+        serving(tmp_path, idle_timeout_s=0.5) as (port, key, _),
+        asyncssh.connect(
+            "127.0.0.1", port, username="tara", client_keys=[key], known_hosts=None, agent_path=None
+        ) as conn,
+    ):
         process = await conn.create_process(term_type="xterm")
         await read_until(process, "SIZE")
         async with asyncio.timeout(20):
