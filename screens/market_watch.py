@@ -209,6 +209,9 @@ class MarketWatchScreen(Screen[None]):
 
     def action_ticket(self, side: str) -> None:
         """Open the order ticket on the selected instrument, prefilled with its LTP."""
+        if getattr(self.app.client, "role", "admin") == "viewer":
+            self.notify("viewers cannot place orders", severity="error")
+            return
         token = self.table.cursor_key
         row = self.app.quotes.get(token) if token is not None else None
         if row is None:

@@ -157,6 +157,9 @@ class PositionsScreen(Screen[None]):
 
     def action_square_off(self) -> None:
         """Flatten the selected position at market, after confirmation."""
+        if getattr(self.app.client, "role", "admin") == "viewer":
+            self.notify("viewers cannot place orders", severity="error")
+            return
         position = self.selected_position()
         if position is None or position.net_quantity == 0:
             self.notify("select an open position", severity="warning")
@@ -175,6 +178,9 @@ class PositionsScreen(Screen[None]):
 
     def action_square_off_all(self) -> None:
         """Flatten every open position at market, after confirmation."""
+        if getattr(self.app.client, "role", "admin") == "viewer":
+            self.notify("viewers cannot place orders", severity="error")
+            return
         open_positions = [p for p in self.app.positions if p.net_quantity != 0]
         if not open_positions:
             self.notify("no open positions", severity="warning")

@@ -25,6 +25,8 @@ METHODS: tuple[str, ...] = (
     "bars",
     "strategies",
     "strategy_classes",
+    "signed_command",
+    "audit",
 )
 """RPC methods; each is served on ``<prefix>.rpc.<method>``."""
 
