@@ -10,7 +10,7 @@ from textual.widgets import Label, Static
 
 GLOBAL_KEYS = (
     ("1 2 3 4 5", "market watch · orders · positions · trades · strategies"),
-    ("6 8 9", "alerts · health · risk"),
+    ("6 7 8 9", "alerts · audit · health · risk"),
     ("ctrl+k", "KILL SWITCH: cancel every order and HALT (asks first)"),
     ("?", "this help"),
     ("ctrl+p", "command palette: screens and actions"),
