@@ -87,6 +87,8 @@ class QuoteTable(ScrollView, can_focus=True):
         self.row_keys: list[Hashable] = []
         self._rows: dict[Hashable, Any] = {}
         self._lines: dict[Hashable, tuple[Any, int, list[Segment]]] = {}
+        # Until the trader moves the cursor it stays on the first row, even as rows arrive.
+        self._pinned = False
 
     # -- data ------------------------------------------------------------------
 
@@ -101,7 +103,7 @@ class QuoteTable(ScrollView, can_focus=True):
         cursor_key = self.cursor_key
         self.row_keys = list(keys)
         self._rows = {key: rows[key] for key in self.row_keys}
-        if cursor_key in self._rows:
+        if self._pinned and cursor_key in self._rows:
             self.cursor_row = self.row_keys.index(cursor_key)
         self.cursor_row = max(0, min(self.cursor_row, len(self.row_keys) - 1))
         self._resize()
@@ -194,6 +196,7 @@ class QuoteTable(ScrollView, can_focus=True):
         self.refresh()
 
     def _move(self, delta: int) -> None:
+        self._pinned = True
         if self.row_keys:
             self.cursor_row = max(0, min(len(self.row_keys) - 1, self.cursor_row + delta))
 
@@ -226,4 +229,5 @@ class QuoteTable(ScrollView, can_focus=True):
             return
         index = self.scroll_offset.y + event.y - 1
         if 0 <= index < len(self.row_keys):
+            self._pinned = True
             self.cursor_row = index
