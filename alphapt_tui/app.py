@@ -93,8 +93,9 @@ class DeskApp(App[None]):
             try:
                 self.instrument_keys = await self.client.instruments()
             except Exception as exc:
-                self.engine_error = f"engine unreachable: {type(exc).__name__}"
-                await asyncio.sleep(2.0)
+                if self.status is not None:
+                    self.engine_error = f"engine unreachable: {type(exc).__name__}"
+                await asyncio.sleep(0.5 if self.status is None else 2.0)
 
     async def refresh_from_engine(self) -> None:
         """Pull what changed since the last frame and apply it; at most one pull in flight."""
@@ -108,7 +109,9 @@ class DeskApp(App[None]):
                 self.alerts_version if self.alerts_version >= 0 else None,
             )
         except Exception as exc:
-            self.engine_error = f"engine unreachable: {type(exc).__name__}"
+            # Before the first answer the header already says "connecting to engine…".
+            if self.status is not None:
+                self.engine_error = f"engine unreachable: {type(exc).__name__}"
             return
         finally:
             self._pulling = False

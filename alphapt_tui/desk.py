@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+
 from alphapt_tui.app import DeskApp
 from alphapt_tui.cli import fail
 from alphapt_tui.daemon import start_metrics
@@ -31,16 +34,28 @@ def run_desk(settings: Settings) -> int:
     except MetricsPortInUse as exc:
         return fail(str(exc))
     engine = EngineThread(kernel)
+    app = DeskApp(LocalEngineClient(engine), settings)
+    # The screen paints while the engine starts (ledger, tick store) in its own thread; a
+    # start that fails closes the desk and is reported in one line below.
+    engine.start(wait=False)
+    watcher = threading.Thread(target=_watch_start, args=(engine, app), daemon=True)
+    watcher.start()
     try:
-        try:
-            engine.start()
-        except EngineStartError as exc:
-            return fail(str(exc), status=1)
-        DeskApp(LocalEngineClient(engine), settings).run()
+        app.run()
     finally:
         engine.stop()
         if metrics is not None:
             metrics.stop()
+    if isinstance(engine.error, EngineStartError):
+        return fail(str(engine.error), status=1)
     if engine.error is not None:
         return fail(f"engine stopped with an error: {engine.error}", status=1)
     return 0
+
+
+def _watch_start(engine: EngineThread, app: DeskApp) -> None:
+    try:
+        engine.wait_started(timeout=60.0)
+    except Exception:
+        with contextlib.suppress(RuntimeError):  # the app may already be gone
+            app.call_from_thread(app.exit)

@@ -24,9 +24,14 @@ class EngineThread:
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._main, name="engine", daemon=True)
 
-    def start(self, timeout: float = 10.0) -> None:
-        """Start the engine thread and wait until every component has started."""
+    def start(self, timeout: float = 10.0, wait: bool = True) -> None:
+        """Start the engine thread and (unless ``wait`` is false) wait for every component."""
         self._thread.start()
+        if wait:
+            self.wait_started(timeout)
+
+    def wait_started(self, timeout: float = 10.0) -> None:
+        """Block until every component has started; raise what stopped the start, if any."""
         if not self._ready.wait(timeout):
             raise RuntimeError("engine did not start in time")
         if self.error is not None:
