@@ -149,4 +149,5 @@ async def test_running_feed_paces_ticks_by_its_clock() -> None:
         clock.advance(0.1)
         await asyncio.sleep(0)
     task.cancel()
-    assert 480 <= sum(count) <= 500
+    assert count[0] == 52  # the opening quote of every instrument
+    assert 480 <= sum(count[1:]) <= 500

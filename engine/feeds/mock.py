@@ -224,6 +224,9 @@ class MockFeed(Component):
         step_s = self.settings.step_ms / 1000.0
         rate = self.settings.ticks_per_second
         n = len(self.market.tokens)
+        # Like Kite on subscribe: a first quote of every instrument at once, so a large
+        # universe does not leave the watch empty until each instrument trades.
+        self.emit(n)
         last_ns = self.clock.now_ns()
         while True:
             await self.clock.sleep(step_s)
