@@ -10,14 +10,16 @@ counters from the HTTP thread. Register it once on the kernel's registry::
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from engine.quality import QualityMonitor
-from engine.storage.writer import WriterStats
+
+if TYPE_CHECKING:
+    from engine.storage.writer import WriterStats
 
 
 class _TickStore(Protocol):

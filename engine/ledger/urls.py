@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy.engine import URL, make_url
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 URL_ENV = "ALPHAPT_LEDGER__URL"
 """Environment variable holding the ledger URL (the desk's ``ledger.url`` setting)."""
@@ -24,6 +26,8 @@ def async_url(url: str | URL) -> URL:
 
     Raises ``ValueError`` for a back-end the ledger does not support.
     """
+    from sqlalchemy.engine import make_url
+
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend not in _ASYNC_DRIVERS:
@@ -35,11 +39,15 @@ def async_url(url: str | URL) -> URL:
 
 def is_sqlite(url: str | URL) -> bool:
     """Whether ``url`` names an SQLite database."""
+    from sqlalchemy.engine import make_url
+
     return make_url(url).get_backend_name() == "sqlite"
 
 
 def sqlite_path(url: str | URL) -> Path | None:
     """The file of an SQLite URL, or None for an in-memory database."""
+    from sqlalchemy.engine import make_url
+
     database = make_url(url).database
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
@@ -48,6 +56,8 @@ def sqlite_path(url: str | URL) -> Path | None:
 
 def redact(url: str | URL) -> str:
     """``url`` with any password hidden, safe for logs and error messages."""
+    from sqlalchemy.engine import make_url
+
     return make_url(url).render_as_string(hide_password=True)
 
 

@@ -11,13 +11,14 @@ import smtplib
 import ssl
 from collections.abc import Callable
 from email.message import EmailMessage
-from typing import Any
-
-import aiohttp
+from typing import TYPE_CHECKING, Any
 
 from engine.alerts import AlertRaised, Severity
 from engine.clock import ns_to_ist
 from engine.notify.settings import EmailSettings
+
+if TYPE_CHECKING:
+    import aiohttp
 
 SEVERITY_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
 
@@ -93,6 +94,8 @@ class HttpChannel:
         self._payload = payload
         self._desk = desk
         self._session = session
+        import aiohttp  # only when an HTTP channel is configured: it is slow to import
+
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
 
     def __repr__(self) -> str:
@@ -105,7 +108,7 @@ class HttpChannel:
             async with self._session().post(self._url, json=body, timeout=self._timeout) as resp:
                 status = resp.status
                 await resp.read()
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        except (ClientError(), TimeoutError, OSError) as exc:
             raise DeliveryError(f"{self.name}: {type(exc).__name__}", transient=True) from None
         if 200 <= status < 300:
             return
@@ -169,3 +172,10 @@ class EmailChannel:
             raise DeliveryError("email: recipients refused", transient=False) from None
         except (smtplib.SMTPException, OSError) as exc:
             raise DeliveryError(f"email: {type(exc).__name__}", transient=True) from None
+
+
+def ClientError() -> type[Exception]:
+    """aiohttp's base client error, imported on first use."""
+    import aiohttp
+
+    return aiohttp.ClientError

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import TYPE_CHECKING
 
-import aiohttp
 import structlog
 
 from engine.alerts import AlertRaised
@@ -13,9 +13,11 @@ from engine.bus import MessageBus
 from engine.clock import Clock
 from engine.component import Component
 from engine.logs import register_secret
-from engine.notify.channels import EmailChannel, HttpChannel, slack_payload, webhook_payload
 from engine.notify.outbox import ChannelStats, ChannelWorker
 from engine.notify.settings import NotifySettings
+
+if TYPE_CHECKING:
+    import aiohttp
 
 log = structlog.get_logger("engine.notify")
 
@@ -34,14 +36,23 @@ class AlertNotifier(Component):
         self.workers: list[ChannelWorker] = []
         desk = settings.desk_name
         s = settings
+        if s.webhook.enabled or s.slack.enabled or s.email.enabled:
+            # The HTTP client is imported only when a channel is on: it is slow to import.
+            from engine.notify.channels import (
+                EmailChannel,
+                HttpChannel,
+                slack_payload,
+                webhook_payload,
+            )
         for name, http, payload in (
-            ("webhook", s.webhook, webhook_payload),
-            ("slack", s.slack, slack_payload),
+            ("webhook", s.webhook, "webhook_payload"),
+            ("slack", s.slack, "slack_payload"),
         ):
             if http.enabled and http.url is not None:
                 url = http.url.get_secret_value()
                 register_secret(url)
-                channel = HttpChannel(name, url, payload, desk, self._http, http.timeout_s)
+                build = webhook_payload if payload == "webhook_payload" else slack_payload
+                channel = HttpChannel(name, url, build, desk, self._http, http.timeout_s)
                 self.workers.append(ChannelWorker(channel, http, clock))
         if s.email.enabled:
             if s.email.password is not None:
@@ -52,6 +63,8 @@ class AlertNotifier(Component):
         self._tasks: list[asyncio.Task[None]] = []
 
     def _http(self) -> aiohttp.ClientSession:
+        import aiohttp
+
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession()
         return self._session

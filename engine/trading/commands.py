@@ -17,7 +17,7 @@ from msgspec.structs import replace
 from engine import charges
 from engine.alerts import AlertSource, Severity
 from engine.clock import ns_to_ist
-from engine.ledger import LedgerError, LedgerUnavailable, event_row
+from engine.ledger.errors import LedgerError, LedgerUnavailable
 from engine.orders.commands import CancelAllOrders, CancelOrder, ModifyOrder, SubmitOrder
 from engine.orders.events import OrderInitialized, OrderRejected
 from engine.orders.ids import is_valid_client_order_id
@@ -125,9 +125,11 @@ class OrderCommands:
         self: TradingService, order: Order, events: list[tuple[Any, int]]
     ) -> CommandResult | None:
         assert self.ledger is not None
+        from engine.ledger import rows  # the database layer loads with the ledger, not at import
+
         try:
             await self.ledger.write_batch(
-                orders=[order], events=[event_row(e, seq) for e, seq in events]
+                orders=[order], events=[rows.event_row(e, seq) for e, seq in events]
             )
         except LedgerUnavailable as exc:
             self._ledger_down(str(exc))

@@ -9,11 +9,13 @@ harmless to repeat.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from engine.ledger import BatchResult, Ledger, event_row
 from engine.orders.events import OrderEvent
 from engine.orders.model import Fill, Order
+
+if TYPE_CHECKING:
+    from engine.ledger.store import BatchResult, Ledger
 
 
 class Journal:
@@ -30,6 +32,8 @@ class Journal:
     def record(self, order: Order, event: OrderEvent, fill: Fill | None = None) -> None:
         """Queue an order's new state and the event that produced it (and its fill)."""
         self._orders[order.client_order_id] = order
+        from engine.ledger.rows import event_row  # loads with the ledger, not at import
+
         self._events.append(event_row(event, order.version))
         if fill is not None:
             self._fills.append(fill)

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import msgspec
 import structlog
 
-from engine.ledger import Ledger
 from engine.orders.book import OrderBook
 from engine.orders.events import OrderEvent
 from engine.orders.state import InvalidTransition
 from engine.trading.portfolio import Portfolio
+
+if TYPE_CHECKING:
+    from engine.ledger.store import Ledger
 
 log = structlog.get_logger("engine.trading.restore")
 _DECODE = msgspec.json.Decoder(OrderEvent)

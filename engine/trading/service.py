@@ -9,7 +9,7 @@ ledger and resumes working paper orders. See ``docs/trading.md``.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -18,7 +18,7 @@ from engine.bus import MessageBus
 from engine.cache import MarketCache
 from engine.clock import Clock, ns_to_ist
 from engine.component import Component
-from engine.ledger import Ledger, LedgerError, LedgerUnavailable, open_ledger
+from engine.ledger.errors import LedgerError, LedgerUnavailable
 from engine.model import Instrument, MarketDay, Tick
 from engine.orders.book import OrderBook
 from engine.orders.events import OrderEvent, OrderFilled, OrderModifyRejected
@@ -30,7 +30,6 @@ from engine.trading.account import account_problem
 from engine.trading.commands import OrderCommands
 from engine.trading.context import PreTradeCheck
 from engine.trading.journal import Journal
-from engine.trading.live.broker import KiteBroker
 from engine.trading.margin import funds as compute_funds
 from engine.trading.paper import PaperBroker
 from engine.trading.paper.session import seconds_until
@@ -38,6 +37,10 @@ from engine.trading.portfolio import Portfolio
 from engine.trading.restore import check_positions, load_book
 from engine.trading.settings import PaperSettings
 from engine.trading.views import FundsView, PositionView
+
+if TYPE_CHECKING:  # the database drivers load when the ledger opens, off the start-up path
+    from engine.ledger.store import Ledger
+    from engine.trading.live.broker import KiteBroker
 
 log = structlog.get_logger("engine.trading")
 
@@ -119,6 +122,8 @@ class TradingService(OrderCommands, Component):
 
     async def start(self) -> None:
         """Open the ledger, rebuild orders and positions from it, resume working orders."""
+        from engine.ledger.store import open_ledger
+
         self.ledger = await open_ledger(self.settings.ledger, self.settings.data_dir, self.clock)
         restored = await load_book(self.ledger)
         self.book = restored.book
