@@ -29,7 +29,6 @@ from engine.model import Tick
 from engine.notify import AlertNotifier
 from engine.observability import DeskCollector
 from engine.orders.commands import CancelAllOrders, CancelOrder, ModifyOrder, SubmitOrder
-from engine.orders.model import MARKET_PROTECTION_AUTO, OrderType, Product, Side
 from engine.quality import QualityMonitor
 from engine.risk import KILL_SWITCH_STRATEGY, RiskError, RiskManager, RiskSnapshot
 from engine.settings import Settings
@@ -60,6 +59,7 @@ from engine.strategies.commands import (
 )
 from engine.strategies.views import StrategyView
 from engine.trading.service import TradingService
+from engine.trading.squareoff import square_off_order
 from engine.trading.views import OrderEstimate
 from engine.watchlist import Watchlist, WatchlistError
 
@@ -573,18 +573,7 @@ class Kernel:
         for position in self.trading.positions():
             if position.net_quantity == 0:
                 continue
-            command = SubmitOrder(
-                user="kill-switch",
-                exchange=position.exchange,
-                tradingsymbol=position.tradingsymbol,
-                instrument_token=position.instrument_token,
-                side=Side.SELL if position.net_quantity > 0 else Side.BUY,
-                order_type=OrderType.MARKET,
-                product=Product(position.product),
-                quantity=abs(position.net_quantity),
-                market_protection=MARKET_PROTECTION_AUTO,
-                strategy_id=KILL_SWITCH_STRATEGY,
-            )
+            command = square_off_order(position, "kill-switch", KILL_SWITCH_STRATEGY)
             result = await self.trading.submit(command)
             if not result.ok:
                 failures.append(result.message)

@@ -13,8 +13,8 @@ from textual.widgets import DataTable, Footer, Static
 from alphapt_tui import formatting as fmt
 from alphapt_tui.widgets.header import DeskHeader
 from engine.orders.commands import SubmitOrder
-from engine.orders.model import MARKET_PROTECTION_AUTO, OrderType, Product, Side
 from engine.snapshot import DeskSnapshot
+from engine.trading.squareoff import square_off_order
 from engine.trading.views import PositionView
 from screens.confirm import ConfirmScreen
 
@@ -39,19 +39,8 @@ def pnl_text(value: float) -> Text:
 
 
 def square_off_command(position: PositionView) -> SubmitOrder:
-    """The market order that flattens ``position``."""
-    return SubmitOrder(
-        user="local",
-        exchange=position.exchange,
-        tradingsymbol=position.tradingsymbol,
-        instrument_token=position.instrument_token,
-        side=Side.SELL if position.net_quantity > 0 else Side.BUY,
-        order_type=OrderType.MARKET,
-        product=Product(position.product),
-        quantity=abs(position.net_quantity),
-        market_protection=MARKET_PROTECTION_AUTO,
-        strategy_id=position.strategy_id,
-    )
+    """The market order that flattens ``position``, sent from this desk."""
+    return square_off_order(position, "local")
 
 
 class PositionsScreen(Screen[None]):

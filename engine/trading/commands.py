@@ -21,12 +21,13 @@ from engine.ledger.errors import LedgerError, LedgerUnavailable
 from engine.orders.commands import CancelAllOrders, CancelOrder, ModifyOrder, SubmitOrder
 from engine.orders.events import OrderInitialized, OrderRejected
 from engine.orders.ids import is_valid_client_order_id
-from engine.orders.model import MARKET_PROTECTION_AUTO, Order, OrderStatus, OrderType, Product, Side
+from engine.orders.model import Order, OrderStatus, OrderType, Product
 from engine.orders.state import apply, initial_order
 from engine.orders.validation import modify_problems, submit_problems
 from engine.snapshot import CommandResult
 from engine.trading.margin import order_margin, order_price
 from engine.trading.paper.checks import broker_refusal
+from engine.trading.squareoff import square_off_order
 from engine.trading.views import OrderEstimate
 
 if TYPE_CHECKING:
@@ -220,21 +221,7 @@ class OrderCommands:
             owner = next(
                 (o.user for o in self.book if o.instrument_token == p.instrument_token), "local"
             )
-            result = await self._place(
-                SubmitOrder(
-                    user=owner,
-                    exchange=p.exchange,
-                    tradingsymbol=p.tradingsymbol,
-                    instrument_token=p.instrument_token,
-                    side=Side.SELL if p.net_quantity > 0 else Side.BUY,
-                    order_type=OrderType.MARKET,
-                    product=Product.MIS,
-                    quantity=abs(p.net_quantity),
-                    market_protection=MARKET_PROTECTION_AUTO,
-                    strategy_id=p.strategy_id,
-                ),
-                risk=False,
-            )
+            result = await self._place(square_off_order(p, owner), risk=False)
             ok = ok and result.ok
         if ok:
             self._mis_closed_on = today
