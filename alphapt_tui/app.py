@@ -115,6 +115,9 @@ class DeskApp(App[None]):
             return
         finally:
             self._pulling = False
+        if not self.is_running:
+            # The app began shutting down during the pull: its screens are being taken apart.
+            return
         self.engine_error = ""
         started = time.perf_counter()
         with self.batch_update():
