@@ -210,7 +210,7 @@ class MockFeed(Component):
             idx = np.arange(n) if size == n else rng.choice(n, size=size, replace=False)
             sent += size
             if bad is None:
-                ticks = self.market.step(idx, now_ns, minute)
+                ticks = self.market.step_columns(idx, now_ns, minute)
             else:
                 idx = bad.audible(idx)
                 if not len(idx):

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.model import DEPTH_LEVELS, Instrument, MarketDay, Tick
+from engine.quality.columns import ColumnarTicks, TickColumns
 
 SESSION_MINUTES = 375  # 09:15 to 15:30
 DEPTH_POOL = 8
@@ -56,6 +57,7 @@ class MockMarket:
     def __init__(self, universe: list[tuple[Instrument, float]], scenario: str, seed: int) -> None:
         self.instruments = [instrument for instrument, _ in universe]
         self.tokens = [instrument.instrument_token for instrument in self.instruments]
+        self.token_array = np.array(self.tokens, dtype=np.int64)
         self.regime = REGIMES[scenario]
         self.rng = np.random.default_rng(seed)
         n = len(universe)
@@ -129,6 +131,10 @@ class MockMarket:
 
     def step(self, idx: np.ndarray, now_ns: int, minute_of_session: float) -> list[Tick]:
         """Trade once in each instrument of ``idx`` (no repeats) and return their ticks."""
+        return list(self.step_columns(idx, now_ns, minute_of_session))
+
+    def step_columns(self, idx: np.ndarray, now_ns: int, minute_of_session: float) -> ColumnarTicks:
+        """:meth:`step`, returning the ticks with the columns they were built from."""
         rng = self.rng
         k = len(idx)
         regime = self.regime
@@ -183,35 +189,57 @@ class MockMarket:
             ask_qty[row] = _masked(ask_qty[row], asks)
             ask_orders[row] = _masked(ask_orders[row], asks)
 
+        ltp_r = np.round(ltp, 2)
+        open_r = np.round(self.open_t[idx] * ts, 2)
+        high_r = np.round(high_t * ts, 2)
+        low_r = np.round(low_t * ts, 2)
+        close_r = np.round(self.prev_close_t[idx] * ts, 2)
         tokens = self.tokens
         n_ts = [now_ns] * k
         # Positional construction and bulk tuple conversion: this loop is the feed's hot spot.
-        return list(
-            map(
-                Tick,
-                [tokens[i] for i in idx.tolist()],
-                np.round(ltp, 2).tolist(),
-                qty.tolist(),
-                np.round(avg, 2).tolist(),
-                volume.tolist(),
-                buy_qty.tolist(),
-                sell_qty.tolist(),
-                np.round(self.open_t[idx] * ts, 2).tolist(),
-                np.round(high_t * ts, 2).tolist(),
-                np.round(low_t * ts, 2).tolist(),
-                np.round(self.prev_close_t[idx] * ts, 2).tolist(),
-                n_ts,
-                n_ts,
-                map(tuple, bid_px.tolist()),
-                bid_qty,
-                bid_orders,
-                map(tuple, ask_px.tolist()),
-                ask_qty,
-                ask_orders,
-                [0] * k,
-                n_ts,
-            )
+        ticks = map(
+            Tick,
+            [tokens[i] for i in idx.tolist()],
+            ltp_r.tolist(),
+            qty.tolist(),
+            np.round(avg, 2).tolist(),
+            volume.tolist(),
+            buy_qty.tolist(),
+            sell_qty.tolist(),
+            open_r.tolist(),
+            high_r.tolist(),
+            low_r.tolist(),
+            close_r.tolist(),
+            n_ts,
+            n_ts,
+            map(tuple, bid_px.tolist()),
+            bid_qty,
+            bid_orders,
+            map(tuple, ask_px.tolist()),
+            ask_qty,
+            ask_orders,
+            [0] * k,
+            n_ts,
         )
+        at = np.full(k, now_ns, dtype=np.int64)
+        # The same arrays the ticks were made of, for the quality monitor's vector screen.
+        columns = TickColumns(
+            token=self.token_array[idx],
+            ltp=ltp_r,
+            last_qty=qty,
+            volume=volume,
+            open=open_r,
+            high=high_r,
+            low=low_r,
+            close=close_r,
+            exchange_ts_ns=at,
+            last_trade_ts_ns=at,
+            received_ns=at,
+            bid_px=bid_px,
+            ask_px=ask_px,
+            depth_ok=True,
+        )
+        return ColumnarTicks(list(ticks), columns)
 
     def _depth_prices(self, idx: np.ndarray, ltp_t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Five bid and five ask prices in ticks around the LTP; 0 marks an absent level."""

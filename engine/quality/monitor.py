@@ -16,11 +16,17 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 
+import numpy as np
+
 from engine.clock import NS_PER_SECOND, Clock
 from engine.model import Instrument, MarketDay, Tick
+from engine.quality import names
 from engine.quality.checks import POLICY_RANK, Check, build_tick_checks
 from engine.quality.checks.base import Rule
 from engine.quality.checks.registry import UnknownInstrument
+from engine.quality.checks.spike import PriceSpike
+from engine.quality.checks.volume import VolumeJump
+from engine.quality.columns import ColumnarTicks
 from engine.quality.records import (
     OK,
     Breach,
@@ -35,12 +41,15 @@ from engine.quality.session import Session
 from engine.quality.settings import QualitySettings
 from engine.quality.state import InstrumentState
 from engine.quality.sweep import FeedGap, StaleInstrument
+from engine.quality.vector import VectorScreen, refresh_bands
 
 BreachCallback = Callable[[str, int, str], None]
 """``on_breach(check_name, instrument_token, detail)``; token 0 means feed-wide."""
 
 _QUARANTINE = POLICY_RANK["quarantine"]
 _FLAG = POLICY_RANK["flag"]
+_MIN_VECTOR_BATCH = 32
+"""Below this many ticks, numpy's per-call overhead costs more than the scalar screen."""
 
 
 class QualityMonitor:
@@ -62,7 +71,13 @@ class QualityMonitor:
         every_check = build_tick_checks(settings, clock)
         self._checks: list[Check] = [c for c in every_check if c.enabled]
         self._probes = [c.probe for c in self._checks]
-        self._screen = build_screen({c.name: c for c in every_check}, clock.now_ns)
+        by_name = {c.name: c for c in every_check}
+        self._screen = build_screen(by_name, clock.now_ns)
+        self._vector = VectorScreen(by_name)
+        self._vector_stale = True
+        """The vector screen's copies of thresholds or learnt state are out of date."""
+        self._registry_version = 0
+        self._by_name = by_name
         self._learners = [c.probe for c in self._checks if c.learns]
         self._unknown = UnknownInstrument(settings.unknown_instrument)
         self._stale = StaleInstrument(settings.stale_instrument)
@@ -95,6 +110,8 @@ class QualityMonitor:
         for check in self._checks:
             check.prepare(state)
         self._states[instrument.instrument_token] = state
+        self._vector_stale = True
+        self._registry_version += 1
 
     def new_day(self, days: dict[int, MarketDay]) -> None:
         """Forget per-session market state and take the new day's circuits; counters stay."""
@@ -104,11 +121,15 @@ class QualityMonitor:
             state.stale = False
             for check in self._checks:
                 check.prepare(state)
+        self._vector_stale = True
+        self._registry_version += 1
 
     # -- hot path ---------------------------------------------------------------------------
 
     def check(self, tick: Tick) -> Verdict:
         """Judge one tick. Clean ticks get the shared ``OK`` verdict."""
+        # The vector screen's mirrors of learnt state no longer match: reload them.
+        self._vector_stale = True
         state = self._states.get(tick.instrument_token)
         if state is None:
             return self._unknown_tick(tick)
@@ -126,8 +147,15 @@ class QualityMonitor:
     def filter(self, ticks: Sequence[Tick]) -> Sequence[Tick]:
         """Check a batch and return what may pass downstream (the same object if all may).
 
-        Fits the bus's hot-path stage signature.
+        Fits the bus's hot-path stage signature. A :class:`ColumnarTicks` batch of
+        distinct known instruments is screened with numpy first; verdicts, counters
+        and state come out exactly as from :meth:`check` on each tick in order.
         """
+        if isinstance(ticks, ColumnarTicks) and len(ticks) >= _MIN_VECTOR_BATCH:
+            return self._filter_columns(ticks)
+        return self._filter_ticks(ticks)
+
+    def _filter_ticks(self, ticks: Sequence[Tick]) -> Sequence[Tick]:
         check = self.check
         kept: list[Tick] | None = None
         for i, tick in enumerate(ticks):
@@ -138,6 +166,119 @@ class QualityMonitor:
             elif kept is None:
                 kept = list(ticks[:i])
         return ticks if kept is None else kept
+
+    def _filter_columns(self, ticks: ColumnarTicks) -> Sequence[Tick]:
+        # The vector screen covers the stateless checks; below, the scalar screen's
+        # sequence part and the learners' firing conditions run by columns too, against
+        # mirrors of each instrument's reference tick and learnt state. Every row that
+        # might fire goes through ``check`` untouched; clean rows change state exactly as
+        # ``check`` would, by columns where the state is numeric.
+        vector = self._vector
+        if self._vector_stale:
+            vector.load(list(self._states.values()))
+            self._vector_stale = False
+        cols = ticks.columns
+        slots = vector.slots(cols.token)
+        if slots is None:
+            return self._filter_ticks(ticks)
+        checks = self._by_name
+        back_ns: int = checks[names.TS_OUT_OF_ORDER].tolerance_ns  # type: ignore[attr-defined]
+        qty_tol: int = checks[names.LAST_QTY_EXCEEDS_VOLUME].tolerance  # type: ignore[attr-defined]
+        spike: PriceSpike = checks[names.PRICE_SPIKE]  # type: ignore[assignment]
+        jump: VolumeJump = checks[names.VOLUME_JUMP]  # type: ignore[assignment]
+        now = self._now()
+        clean = vector.passes(cols, slots, now)
+        price = cols.ltp
+        ts = cols.exchange_ts_ns
+        last_qty = cols.last_qty
+        has_prev = vector.has_prev[slots]
+        prev_ts = vector.prev_ts[slots]
+        prev_ltp = vector.prev_ltp[slots]
+        change = cols.volume - vector.prev_volume[slots]
+        # ts_out_of_order, volume_decrease, last_qty_exceeds_volume, duplicate_tick (a
+        # repeat of time, price and volume is left to ``check`` to compare in full)
+        quiet = (ts >= prev_ts - back_ns) & (change >= 0)
+        traded = change > 0
+        new_trade = (cols.last_trade_ts_ns > vector.prev_trade_ts[slots]) & (last_qty > qty_tol)
+        repeat = (ts == prev_ts) & (price == prev_ltp)
+        quiet &= np.where(traded, last_qty <= change + qty_tol, ~new_trade & ~repeat)
+        if jump.enabled:
+            mean = vector.dv_ewma[slots]
+            left = vector.dv_n[slots]
+            quiet &= ~(
+                traded & (left == 0) & (change > jump.multiple * mean) & (change > jump.min_qty)
+            )
+        clean &= ~has_prev | quiet
+        if spike.enabled:
+            clean &= (vector.spike_lo[slots] <= price) & (price <= vector.spike_hi[slots])
+
+        quarantined: list[int] = []
+        version = self._registry_version
+        if not clean.all():
+            check = self.check
+            for i in np.flatnonzero(~clean).tolist():
+                verdict = check(ticks[i])
+                if verdict is not OK and verdict.status == "quarantined":
+                    quarantined.append(i)
+                vector.reload(int(slots[i]))
+            # ``check`` marked the copies stale; its rows were reloaded one by one above.
+            self._vector_stale = self._registry_version != version
+
+        rows = np.flatnonzero(clean)
+        at = slots[rows]
+        step = change[rows]
+        learn = traded[rows] & has_prev[rows] if jump.enabled else np.zeros(len(rows), bool)
+        mean = vector.dv_ewma[at]
+        left = vector.dv_n[at]
+        if learn.any():
+            # VolumeJump.probe's learning on a quiet tick, by columns (same float operations).
+            warm = left > 0
+            divisor = np.where(warm, jump.warmup - left + 1, 1)
+            rate = np.where(warm, 1.0, jump.alpha)
+            mean = np.where(learn, mean + rate * ((step - mean) / divisor), mean)
+            left = np.where(learn & warm, left - 1, left)
+            vector.dv_ewma[at] = mean
+            vector.dv_n[at] = left
+        # PriceSpike.probe learns a price that differs from the reference tick's.
+        if spike.enabled:
+            moved = (~has_prev[rows] | (prev_ltp[rows] != price[rows])).tolist()
+        else:
+            moved = [False] * len(rows)
+        received = cols.received_ns[rows]
+        seen = np.where(received != 0, received, now).tolist()
+        due_now: list[InstrumentState] = []
+        for state, tick, seen_ns, p, learnt, m, n in zip(
+            vector.states[at].tolist(),
+            [ticks[i] for i in rows.tolist()],
+            seen,
+            price[rows].tolist(),
+            moved,
+            mean.tolist(),
+            left.tolist(),
+            strict=True,
+        ):
+            state.ticks += 1
+            state.prev = tick
+            state.last_seen_ns = seen_ns
+            state.dv_ewma = m
+            state.dv_n = n
+            if learnt:
+                state.window.append(p)
+                due = state.due - 1
+                state.due = due
+                if not due:
+                    due_now.append(state)
+        if due_now:
+            refresh_bands(spike, due_now, vector)
+        vector.has_prev[at] = True
+        vector.prev_ts[at] = ts[rows]
+        vector.prev_ltp[at] = price[rows]
+        vector.prev_volume[at] = cols.volume[rows]
+        vector.prev_trade_ts[at] = cols.last_trade_ts_ns[rows]
+        if not quarantined:
+            return ticks
+        out = set(quarantined)
+        return [tick for i, tick in enumerate(ticks) if i not in out]
 
     def _judge(self, tick: Tick, state: InstrumentState, probe: object, detail: str) -> Verdict:
         # Continue down the full list from the check that fired. Stateful checks sit

@@ -28,6 +28,7 @@ class InstrumentState:
         "prev",
         "quarantined",
         "range_tol",
+        "slot",
         "spike_hi",
         "spike_lo",
         "spread_floor",
@@ -66,6 +67,8 @@ class InstrumentState:
         self.dv_n = 0
         """Volume changes still to observe before the jump check is armed."""
         self.day = day
+        self.slot = 0
+        """Row of this instrument in the vector screen's arrays."""
 
     @property
     def score(self) -> float:

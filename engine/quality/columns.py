@@ -1,0 +1,94 @@
+"""A tick batch that carries its own columns, so the monitor can judge it with numpy.
+
+Reading a dozen fields out of a thousand ``Tick`` objects costs more than judging
+them, so the columns must come from whoever built the ticks from arrays in the
+first place (the mock market, a columnar store reader). :class:`ColumnarTicks` is a
+tuple: nobody can swap a tick after the columns were taken, and a slice or any
+rebuilt sequence is a plain tuple or list, which the monitor judges tick by tick.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.model import Tick
+
+
+@dataclass(frozen=True, slots=True)
+class TickColumns:
+    """The fields the quality checks read, one array per field, row ``i`` = tick ``i``.
+
+    ``bid_px`` and ``ask_px`` are ``(n, levels)``. ``depth_ok`` vouches that every
+    tick's depth tuples are ``levels`` long on both sides (prices and quantities).
+    """
+
+    token: np.ndarray
+    ltp: np.ndarray
+    last_qty: np.ndarray
+    volume: np.ndarray
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    exchange_ts_ns: np.ndarray
+    last_trade_ts_ns: np.ndarray
+    received_ns: np.ndarray
+    bid_px: np.ndarray
+    ask_px: np.ndarray
+    depth_ok: bool
+
+
+class ColumnarTicks(tuple[Tick, ...]):
+    """An immutable batch of ticks with :attr:`columns` equal to their fields.
+
+    Build it only where the columns and the ticks come from the same arrays; the
+    monitor trusts the columns instead of reading the ticks.
+    """
+
+    columns: TickColumns
+
+    def __new__(cls, ticks: Sequence[Tick], columns: TickColumns) -> ColumnarTicks:
+        """Wrap ``ticks`` (already built from ``columns``)."""
+        batch = super().__new__(cls, ticks)
+        if len(columns.token) != len(batch):
+            raise ValueError(f"{len(columns.token)} column rows for {len(batch)} ticks")
+        batch.columns = columns
+        return batch
+
+    @classmethod
+    def from_ticks(cls, ticks: Sequence[Tick]) -> ColumnarTicks:
+        """Take the columns from the ticks themselves (slow; for tests and odd producers)."""
+        levels = len(ticks[0].bid_px) if ticks else 0
+        depth_ok = all(
+            len(t.bid_px) == len(t.bid_qty) == len(t.ask_px) == len(t.ask_qty) == levels
+            for t in ticks
+        )
+
+        def col(name: str, dtype: type) -> np.ndarray:
+            return np.array([getattr(t, name) for t in ticks], dtype=dtype)
+
+        if depth_ok:
+            bid = np.array([t.bid_px for t in ticks], dtype=np.float64).reshape(len(ticks), levels)
+            ask = np.array([t.ask_px for t in ticks], dtype=np.float64).reshape(len(ticks), levels)
+        else:
+            bid = ask = np.zeros((len(ticks), 0))
+        columns = TickColumns(
+            token=col("instrument_token", np.int64),
+            ltp=col("ltp", np.float64),
+            last_qty=col("last_qty", np.int64),
+            volume=col("volume", np.int64),
+            open=col("open", np.float64),
+            high=col("high", np.float64),
+            low=col("low", np.float64),
+            close=col("close", np.float64),
+            exchange_ts_ns=col("exchange_ts_ns", np.int64),
+            last_trade_ts_ns=col("last_trade_ts_ns", np.int64),
+            received_ns=col("received_ns", np.int64),
+            bid_px=bid,
+            ask_px=ask,
+            depth_ok=depth_ok,
+        )
+        return cls(ticks, columns)
