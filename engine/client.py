@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import date
 from typing import Protocol, TypeVar
 
 from engine.auth.rows import AuditRow
 from engine.charts import ChartBars
+from engine.instrument_search import SEARCH_LIMIT, OptionChain
+from engine.model import Instrument
 from engine.orders.commands import SubmitOrder
 from engine.risk import RiskSnapshot
 from engine.runner import EngineThread
@@ -53,6 +56,16 @@ class EngineClient(Protocol):
 
     async def instruments(self) -> tuple[str, ...]:
         """Every instrument key the engine knows (``NSE:RELIANCE``), for symbol search."""
+        ...
+
+    async def search_instruments(
+        self, query: str, limit: int = SEARCH_LIMIT
+    ) -> tuple[Instrument, ...]:
+        """Instruments matching ``query`` across NSE, BSE and NFO, best first."""
+        ...
+
+    async def option_chain(self, underlying: str, expiry: date | None = None) -> OptionChain:
+        """The option chain of ``underlying`` at ``expiry`` (the nearest when ``None``)."""
         ...
 
     async def estimate(self, command: SubmitOrder) -> OrderEstimate:
@@ -111,6 +124,14 @@ class LocalEngineClient:
 
     async def instruments(self) -> tuple[str, ...]:
         return await self._call(self.engine.kernel.instrument_keys)
+
+    async def search_instruments(
+        self, query: str, limit: int = SEARCH_LIMIT
+    ) -> tuple[Instrument, ...]:
+        return await self._call(lambda: self.engine.kernel.search_instruments(query, limit))
+
+    async def option_chain(self, underlying: str, expiry: date | None = None) -> OptionChain:
+        return await self._call(lambda: self.engine.kernel.option_chain(underlying, expiry))
 
     async def estimate(self, command: SubmitOrder) -> OrderEstimate:
         return await self._call(lambda: self.engine.kernel.estimate(command))

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Sequence
+from datetime import date
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -24,8 +26,9 @@ from engine.clock import NS_PER_SECOND, Clock, LiveClock
 from engine.component import Component
 from engine.feeds.mock import MockFeed
 from engine.health import HealthRegistry, HealthState
+from engine.instrument_search import SEARCH_LIMIT, InstrumentSearch, OptionChain
 from engine.metrics import EngineMetrics
-from engine.model import Tick
+from engine.model import Instrument, Tick
 from engine.notify import AlertNotifier
 from engine.observability import DeskCollector
 from engine.orders.commands import CancelAllOrders, CancelOrder, ModifyOrder, SubmitOrder
@@ -58,10 +61,14 @@ from engine.strategies.commands import (
     UpdateStrategyParams,
 )
 from engine.strategies.views import StrategyView
+from engine.subscriptions import FeedSubscriptions
 from engine.trading.service import TradingService
 from engine.trading.squareoff import square_off_order
 from engine.trading.views import OrderEstimate
 from engine.watchlist import Watchlist, WatchlistError
+
+if TYPE_CHECKING:
+    from engine.instruments.registry import InstrumentRegistry
 
 log = structlog.get_logger("engine.kernel")
 
@@ -85,6 +92,8 @@ class Kernel:
         self.bus = MessageBus(settings.bus.event_queue_high_water)
         self.cache = MarketCache(history_points=settings.ui.sparkline_points)
         self.nats = None
+        self.registry: InstrumentRegistry | None = None
+        """Kite's instruments dump, when the feed is Kite's (search reuses its index)."""
         self.feed = feed if feed is not None else self._build_feed(settings)
         self.cache.add_instruments(self.feed.instruments())
         self.cache.set_market_days(self.feed.market_days())
@@ -92,14 +101,13 @@ class Kernel:
             settings.data_dir / "watchlist.json",
             default=[instrument.key for instrument in self.feed.instruments()[:52]],
         )
-        if settings.feed.source == "kite":
-            self.feed.subscribe(
-                [
-                    self.cache.by_key[k].instrument_token
-                    for k in self.watchlist.keys
-                    if k in self.cache.by_key
-                ]
-            )
+        self.subscriptions = FeedSubscriptions(self.feed, self._tokens_in_use)
+        refused = self.subscriptions.subscribe(self._watched_tokens())
+        if refused:
+            raise EngineStartError(f"feed could not start: {refused}")
+        self.search = InstrumentSearch(
+            lambda: self.cache.instruments.values(), self._search_quote, self.registry
+        )
         self.quality = QualityMonitor(
             dict(self.cache.instruments),
             dict(self.cache.days),
@@ -108,6 +116,7 @@ class Kernel:
             self.clock,
             on_breach=self._on_quality_breach,
         )
+        self._watch_subscribed()
         self.alert_log = AlertLog()
         self.risk = RiskManager(
             # Market-hours checks follow the feed's session, like the quality sweeps.
@@ -184,6 +193,7 @@ class Kernel:
 
         kite = settings.kite
         registry = InstrumentsService(settings.data_dir, self.clock, rest=None).load_cached()
+        self.registry = registry
         if registry is None:
             raise EngineStartError(
                 "feed could not start: no Kite instruments dump is cached; "
@@ -261,6 +271,11 @@ class Kernel:
         """Start every component, run until ``shutdown`` is set, then stop them all."""
         await self._start_components()
         self.reconcile()
+        # Open positions, orders and strategies restored from the ledger need prices too.
+        refused = self.subscriptions.subscribe(self._tokens_in_use())
+        if refused:
+            self.raise_alert(Severity.WARNING, AlertSource.FEED, refused)
+        self._watch_subscribed()
         tasks: list[asyncio.Task[None]] = []
         async with asyncio.TaskGroup() as group:
             for component in self.components:
@@ -465,6 +480,12 @@ class Kernel:
                 instrument = self.cache.resolve(symbol)
                 if instrument is None:
                     return CommandResult(False, f"unknown symbol: {symbol.strip() or '(empty)'}")
+                if instrument.key in self.watchlist.keys:
+                    return CommandResult(False, f"{instrument.key} is already in the watchlist")
+                refused = self.subscriptions.subscribe([instrument.instrument_token])
+                if refused:
+                    return CommandResult(False, f"{instrument.key} not added: {refused}")
+                self._watch_subscribed()
                 try:
                     self.watchlist.add(instrument.key)
                 except WatchlistError as exc:
@@ -477,6 +498,11 @@ class Kernel:
                     self.watchlist.remove(key)
                 except WatchlistError as exc:
                     return CommandResult(False, str(exc))
+                if instrument is not None:
+                    self.subscriptions.release(
+                        [instrument.instrument_token], self._watched_tokens()
+                    )
+                    self._watch_subscribed()
                 return CommandResult(True, f"removed {key}")
             case SubmitOrder():
                 return await self.trading.submit(command)
@@ -634,6 +660,40 @@ class Kernel:
     def instrument_keys(self) -> tuple[str, ...]:
         """Every known instrument key, for symbol search."""
         return tuple(self.cache.by_key)
+
+    def search_instruments(self, query: str, limit: int = SEARCH_LIMIT) -> tuple[Instrument, ...]:
+        """Instruments matching ``query`` across NSE, BSE and NFO, best first."""
+        return self.search.search(query, limit)
+
+    def option_chain(self, underlying: str, expiry: date | None = None) -> OptionChain:
+        """The option chain of ``underlying`` at ``expiry`` (the nearest when ``None``)."""
+        return self.search.chain(underlying, expiry)
+
+    def _search_quote(self, token: int) -> tuple[float, float, bool] | None:
+        tick = self.cache.last.get(token)
+        if tick is not None:
+            return tick.ltp, tick.change_pct, True
+        day = self.cache.days.get(token)
+        return (day.prev_close, 0.0, False) if day is not None else None
+
+    def _watched_tokens(self) -> set[int]:
+        by_key = self.cache.by_key
+        return {by_key[key].instrument_token for key in self.watchlist.keys if key in by_key}
+
+    def _tokens_in_use(self) -> set[int]:
+        """Tokens the feed must carry besides the watchlist: open orders, positions, strategies."""
+        tokens = {order.instrument_token for order in self.trading.open_orders()}
+        tokens |= {p.instrument_token for p in self.trading.positions() if p.net_quantity}
+        for view in self.strategy_views():
+            tokens |= {
+                i.instrument_token for key in view.instruments if (i := self.cache.resolve(key))
+            }
+        return tokens
+
+    def _watch_subscribed(self) -> None:
+        # Only what the feed carries can go stale; a 100k-row dump is mostly unsubscribed.
+        subscribed = getattr(self.feed, "subscribed", None)
+        self.quality.watch_only(None if subscribed is None else set(subscribed))
 
     def readiness(self) -> tuple[bool, dict[str, object]]:
         """For ``/readyz``: started, feed live and not silent, no failed component."""

@@ -18,7 +18,7 @@ from alphapt_tui.widgets.quote_table import Column, QuoteTable
 from engine.cache import QuoteRow
 from engine.orders.model import Side
 from engine.snapshot import AddToWatchlist, DeskSnapshot, RemoveFromWatchlist
-from screens.add_symbol import AddSymbolScreen
+from screens.instrument_search import InstrumentSearchScreen
 from screens.order_ticket import OrderTicketScreen, TicketInstrument
 
 UP, DOWN, FLAT = "green", "red", "grey50"
@@ -285,14 +285,14 @@ class MarketWatchScreen(Screen[None]):
         reverse = not self.sort_reverse if key == self.sort_key else key in DESCENDING_FIRST
         self.sort_by(key, reverse)
 
-    def action_add_symbol(self) -> None:
-        """Ask for a symbol and add it to the watchlist."""
+    def action_add_symbol(self, chain: bool = False) -> None:
+        """Search instruments (or browse an option chain) and add the one chosen."""
 
-        def added(symbol: str | None) -> None:
-            if symbol:
-                self.run_worker(self.app.send(AddToWatchlist(symbol=symbol)))
+        def added(key: str | None) -> None:
+            if key:
+                self.run_worker(self.app.send(AddToWatchlist(symbol=key)))
 
-        self.app.push_screen(AddSymbolScreen(self.app.instrument_keys), added)
+        self.app.push_screen(InstrumentSearchScreen(chain=chain), added)
 
     def action_remove_symbol(self) -> None:
         """Remove the selected instrument from the watchlist."""
@@ -304,7 +304,16 @@ class MarketWatchScreen(Screen[None]):
 
     def desk_commands(self) -> Iterable[SystemCommand]:
         """Command-palette entries of this screen."""
-        yield SystemCommand("Add symbol to watchlist", "Market watch", self.action_add_symbol)
+        yield SystemCommand(
+            "Search instruments",
+            "Find an NSE, BSE or NFO instrument and add it to the watchlist",
+            self.action_add_symbol,
+        )
+        yield SystemCommand(
+            "Option chain",
+            "Browse calls and puts by underlying and expiry; add one to the watchlist",
+            lambda: self.action_add_symbol(chain=True),
+        )
         yield SystemCommand("Remove selected symbol", "Market watch", self.action_remove_symbol)
         yield SystemCommand("Filter symbols", "Market watch", self.action_filter)
         for key in SORTABLE:

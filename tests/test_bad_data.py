@@ -39,6 +39,8 @@ def run_feed(
         QualitySettings(session="always-open"),
         clock,
     )
+    # As the kernel does: unsubscribed options never tick and are not watched for silence.
+    monitor.watch_only(feed.subscribed)
     bus.add_hot_path(monitor.filter)
     for _ in range(seconds):
         clock.advance(1.0)

@@ -169,3 +169,14 @@ async def test_attached_desk_shows_the_daemons_quotes(served: NatsSettings, froz
         assert set(app.quotes) == {row.instrument_token for row in frozen_kernel.snapshot(0).quotes}
         assert app.instrument_keys == frozen_kernel.instrument_keys()
     assert not app.client.connected
+
+
+async def test_search_and_option_chain_round_trip(desks, frozen_kernel: Kernel) -> None:
+    a, _ = desks
+    found = await a.search_instruments("nifty 26050 ce", limit=2)
+    assert found == frozen_kernel.search_instruments("nifty 26050 ce", limit=2)
+    assert [i.tradingsymbol for i in found] == ["NIFTY26D0126050CE", "NIFTY26D0826050CE"]
+    chain = await a.option_chain("NIFTY", found[1].expiry)
+    assert chain == frozen_kernel.option_chain("NIFTY", found[1].expiry)
+    assert chain.expiry == found[1].expiry and len(chain.strikes) == 25
+    assert (await a.option_chain("NOPE")).note == "no options on NOPE"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from screens.add_symbol import AddSymbolScreen
 from screens.help import HelpScreen
+from screens.instrument_search import InstrumentSearchScreen
 from screens.market_watch import MarketWatchScreen
 
 
@@ -19,9 +19,9 @@ async def wait_until(pilot, condition, attempts: int = 100) -> None:
 
 async def add_symbol(pilot, text: str) -> None:
     await pilot.press("a")
-    await wait_until(pilot, lambda: isinstance(pilot.app.screen, AddSymbolScreen))
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, InstrumentSearchScreen))
     await pilot.press(*text, "enter")
-    await wait_until(pilot, lambda: not isinstance(pilot.app.screen, AddSymbolScreen))
+    await wait_until(pilot, lambda: not isinstance(pilot.app.screen, InstrumentSearchScreen))
 
 
 def symbols(screen: MarketWatchScreen) -> list[str]:
@@ -107,8 +107,15 @@ async def test_remove_and_add_symbol_persist(desk_app, frozen_kernel) -> None:
         await wait_until(pilot, lambda: "RELIANCE" in symbols(screen))
         assert symbols(screen)[-1] == "RELIANCE"
         assert json.loads(watchlist_file.read_text())["symbols"][-1] == "NSE:RELIANCE"
-        await add_symbol(pilot, "nosuch")
-        await pilot.pause(0.2)
+        await pilot.press("a")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, InstrumentSearchScreen))
+        await pilot.press(*"nosuch", "enter")
+        search = pilot.app.screen
+        await wait_until(pilot, lambda: search.searched == "NOSUCH")
+        note = search.query_one("#results-note")
+        assert str(note.render()) == "nothing matches 'nosuch'"
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: pilot.app.screen is screen)
         assert screen.table.row_count == 52
 
 

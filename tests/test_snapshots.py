@@ -32,3 +32,24 @@ class TestMarketWatch:
             await pilot.pause(0.2)
 
         assert snap_compare(desk_app, terminal_size=(160, 48), run_before=filter_and_sort)
+
+
+class TestInstrumentSearch:
+    def test_contract_search_wide(self, snap_compare, desk_app) -> None:
+        async def search(pilot) -> None:
+            await until_loaded(pilot)
+            await pilot.press("a", *"nifty 26050")
+            await pilot.app.screen.workers.wait_for_complete()
+            await pilot.pause(0.2)
+
+        assert snap_compare(desk_app, terminal_size=(160, 48), run_before=search)
+
+    def test_option_chain_narrow(self, snap_compare, desk_app) -> None:
+        async def chain(pilot) -> None:
+            await until_loaded(pilot)
+            await pilot.press("a", "f2")
+            await pilot.pause(0.2)
+            await pilot.app.screen.workers.wait_for_complete()
+            await pilot.pause(0.2)
+
+        assert snap_compare(desk_app, terminal_size=(100, 30), run_before=chain)

@@ -27,6 +27,8 @@ METHODS: tuple[str, ...] = (
     "strategy_classes",
     "signed_command",
     "audit",
+    "search",
+    "chain",
 )
 """RPC methods; each is served on ``<prefix>.rpc.<method>``."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import suppress
+from datetime import date
 from typing import TypeVar
 
 import msgspec
@@ -20,6 +21,8 @@ from engine.auth.remote import SessionSigner
 from engine.auth.rows import AuditRow
 from engine.charts import ChartBars
 from engine.distributed import rpc
+from engine.instrument_search import SEARCH_LIMIT, ChainRequest, OptionChain, SearchRequest
+from engine.model import Instrument
 from engine.orders.commands import SubmitOrder
 from engine.risk import RiskSnapshot
 from engine.snapshot import CommandResult, DeskSnapshot, HealthReport
@@ -168,6 +171,18 @@ class NatsEngineClient:
     async def instruments(self) -> tuple[str, ...]:
         """Every instrument key the daemon knows."""
         return await self._call("instruments", b"", tuple[str, ...])
+
+    async def search_instruments(
+        self, query: str, limit: int = SEARCH_LIMIT
+    ) -> tuple[Instrument, ...]:
+        """Instruments of the daemon matching ``query``, best first."""
+        payload = rpc.encode(SearchRequest(query, limit))
+        return await self._call("search", payload, tuple[Instrument, ...])
+
+    async def option_chain(self, underlying: str, expiry: date | None = None) -> OptionChain:
+        """The daemon's option chain of ``underlying`` at ``expiry`` (nearest when ``None``)."""
+        payload = rpc.encode(ChainRequest(underlying, expiry))
+        return await self._call("chain", payload, OptionChain)
 
     async def estimate(self, command: SubmitOrder) -> OrderEstimate:
         """Value, charges, margin and problems of an order being typed."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
+from datetime import date
 from typing import Any, Protocol
 
 import msgspec
@@ -23,6 +24,8 @@ from engine.component import Component
 from engine.distributed import rpc
 from engine.distributed.connection import NatsConnection
 from engine.distributed.settings import NatsSettings
+from engine.instrument_search import ChainRequest, OptionChain, SearchRequest
+from engine.model import Instrument
 from engine.orders.commands import SubmitOrder
 from engine.risk import RiskSnapshot
 from engine.snapshot import CommandResult, DeskSnapshot, HealthReport
@@ -50,6 +53,10 @@ class Served(Protocol):
     def health_report(self) -> HealthReport: ...
 
     def instrument_keys(self) -> tuple[str, ...]: ...
+
+    def search_instruments(self, query: str, limit: int = ...) -> tuple[Instrument, ...]: ...
+
+    def option_chain(self, underlying: str, expiry: date | None = None) -> OptionChain: ...
 
     def estimate(self, command: SubmitOrder) -> OrderEstimate: ...
 
@@ -96,6 +103,8 @@ class RpcServer(Component):
             "audit": self._audit,
             "health": self._health,
             "instruments": self._instruments,
+            "search": self._search,
+            "chain": self._chain,
             "estimate": self._estimate,
             "risk": self._risk,
             "bars": self._bars,
@@ -161,6 +170,16 @@ class RpcServer(Component):
 
     async def _instruments(self, msg: Msg) -> None:
         await msg.respond(rpc.encode_reply(self.kernel.instrument_keys()))
+
+    async def _search(self, msg: Msg) -> None:
+        request = msgspec.msgpack.decode(msg.data, type=SearchRequest)
+        found = self.kernel.search_instruments(request.query, request.limit)
+        await msg.respond(rpc.encode_reply(found))
+
+    async def _chain(self, msg: Msg) -> None:
+        request = msgspec.msgpack.decode(msg.data, type=ChainRequest)
+        chain = self.kernel.option_chain(request.underlying, request.expiry)
+        await msg.respond(rpc.encode_reply(chain))
 
     async def _estimate(self, msg: Msg) -> None:
         command = msgspec.msgpack.decode(msg.data, type=SubmitOrder)

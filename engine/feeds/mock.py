@@ -1,5 +1,10 @@
 """The mock market feed component: paces :class:`MockMarket` and publishes its ticks.
 
+The cash universe always ticks. Its index options (NIFTY, BANKNIFTY) tick only while
+subscribed, as on Kite: a chain of a few hundred contracts would otherwise take most of
+the tick rate from the names on the watch. A subscribed option gets the same share of
+the rate as one cash instrument, and a first quote at once.
+
 The ``bad-data`` scenario is the calm market damaged on purpose, so the data quality
 monitor has something to catch: every tick goes through a
 :class:`~engine.feeds.faults.FaultInjector` at ``feed.fault_rate``, and now and then
@@ -9,17 +14,18 @@ one instrument, or the whole feed, falls silent (:class:`Silences`).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
 
 from engine.bus import MessageBus
-from engine.clock import IST, NS_PER_SECOND, Clock
+from engine.clock import IST, NS_PER_SECOND, Clock, now_ist
 from engine.component import Component
 from engine.feeds.faults import FaultInjector
 from engine.feeds.mock_market import MockMarket, cycle_minute, minute_of_session_ist
-from engine.feeds.universe import build_universe
+from engine.feeds.universe import OPTION_UNDERLYINGS, build_option_chains, build_universe
 from engine.model import Instrument, MarketDay, Tick
 from engine.settings import FeedSettings
 
@@ -154,6 +160,14 @@ class MockFeed(Component):
         self.market = MockMarket(
             build_universe(settings.universe_size), settings.scenario, settings.seed
         )
+        self.options = _option_market(self.market, settings, clock)
+        """The index options, or ``None`` when the universe lacks their indices."""
+        self._option_index = (
+            {token: n for n, token in enumerate(self.options.tokens)} if self.options else {}
+        )
+        self._live_options: list[int] = []
+        """Positions in :attr:`options` of the subscribed options, in subscription order."""
+        self._option_carry = 0.0
         self.state = FeedState.CONNECTING
         self.ticks_sent = 0
         self._carry = 0.0
@@ -170,12 +184,64 @@ class MockFeed(Component):
             )
 
     def instruments(self) -> list[Instrument]:
-        """Every instrument this feed ticks."""
-        return list(self.market.instruments)
+        """Every instrument this feed can tick: the cash universe, then the options."""
+        options = self.options.instruments if self.options else []
+        return [*self.market.instruments, *options]
 
     def market_days(self) -> list[MarketDay]:
         """Previous close and circuit limits for the day."""
-        return self.market.market_days()
+        options = self.options.market_days() if self.options else []
+        return [*self.market.market_days(), *options]
+
+    # -- subscriptions (the cash universe is always on) -----------------------------------------
+
+    @property
+    def subscribed(self) -> set[int]:
+        """Tokens that tick: the whole cash universe and the subscribed options."""
+        live = self.options.tokens if self.options else []
+        return {*self.market.tokens, *(live[n] for n in self._live_options)}
+
+    def subscribe(self, tokens: Iterable[int], mode: str | None = None) -> None:
+        """Start ticking the options among ``tokens``, each with a first quote at once.
+
+        Cash instruments tick anyway; tokens this market does not know are ignored
+        (``mode`` too: every mock tick is a full quote).
+        """
+        added = [
+            n
+            for token in dict.fromkeys(tokens)
+            if (n := self._option_index.get(token)) is not None and n not in self._live_options
+        ]
+        self._live_options.extend(added)
+        if added and self.state == FeedState.LIVE:
+            self._emit_options(np.array(added), self.clock.now_ns())
+
+    def unsubscribe(self, tokens: Iterable[int]) -> None:
+        """Stop ticking the options among ``tokens``."""
+        gone = {self._option_index.get(token) for token in tokens}
+        self._live_options = [n for n in self._live_options if n not in gone]
+
+    def _emit_options(self, idx: np.ndarray, now_ns: int) -> None:
+        assert self.options is not None
+        minute = self.session_minute(now_ns)
+        if minute is None:
+            return
+        ticks = self.options.step(idx, now_ns, minute)
+        self.bus.publish_ticks(ticks)
+        self.ticks_sent += len(ticks)
+
+    def emit_options(self, count: int) -> int:
+        """Publish ``count`` ticks (at most one each) of subscribed options; returns how many."""
+        live = self._live_options
+        if not live or count <= 0 or self.options is None:
+            return 0
+        if self.session_minute(self.clock.now_ns()) is None:
+            return 0
+        rng = self.options.rng
+        size = min(count, len(live))
+        picked = live if size == len(live) else rng.choice(live, size=size, replace=False)
+        self._emit_options(np.asarray(picked), self.clock.now_ns())
+        return size
 
     def session_minute(self, now_ns: int) -> float | None:
         """Minute of the trading session now, or ``None`` when the market is closed."""
@@ -227,13 +293,19 @@ class MockFeed(Component):
         # Like Kite on subscribe: a first quote of every instrument at once, so a large
         # universe does not leave the watch empty until each instrument trades.
         self.emit(n)
+        self.emit_options(len(self._live_options))
         last_ns = self.clock.now_ns()
         while True:
             await self.clock.sleep(step_s)
             now_ns = self.clock.now_ns()
             # Pace by elapsed time, not by step count, so slow steps do not lower the rate.
-            self._carry += rate * (now_ns - last_ns) / NS_PER_SECOND
+            elapsed_s = (now_ns - last_ns) / NS_PER_SECOND
+            self._carry += rate * elapsed_s
+            self._option_carry += rate / n * len(self._live_options) * elapsed_s
             last_ns = now_ns
+            if self._option_carry >= 1:
+                sent = self.emit_options(int(self._option_carry))
+                self._option_carry = self._option_carry - sent if sent else 0.0
             count = int(self._carry)
             self._carry -= count
             while count > 0:
@@ -248,3 +320,28 @@ class MockFeed(Component):
 
     async def stop(self) -> None:
         self.state = FeedState.STOPPED
+
+
+def _option_market(market: MockMarket, settings: FeedSettings, clock: Clock) -> MockMarket | None:
+    """The index options priced off the cash market's indices, with a volatility leverage."""
+    spots = {
+        instrument.tradingsymbol: float(price_t * tick)
+        for instrument, price_t, tick in zip(
+            market.instruments, market.prev_close_t, market.tick_size, strict=True
+        )
+        if not instrument.tradable
+    }
+    now = now_ist(clock)
+    minute = minute_of_session_ist(now.hour * 3600 + now.minute * 60 + now.second) or 0.0
+    rows = build_option_chains(now.date(), spots, minute)
+    if not rows:
+        return None
+    index_of = {spec.name: spec.index for spec in OPTION_UNDERLYINGS}
+    # Elasticity of a premium to its index, roughly delta × spot / premium (delta ~ 0.5).
+    leverage = np.array([0.5 * spots[index_of[i.name]] / price for i, price in rows])
+    # Its own seed: adding options must not change the cash market's random stream.
+    options = MockMarket(rows, settings.scenario, settings.seed + 0x0915, np.clip(leverage, 2, 40))
+    # No circuit to speak of: a premium may fall to one tick or multiply.
+    options.lower_t[:] = 1
+    options.upper_t[:] = options.prev_close_t * 20 + 2000
+    return options

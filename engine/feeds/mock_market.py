@@ -54,7 +54,16 @@ def u_shape(minute_of_session: float) -> float:
 class MockMarket:
     """Vectorised state of every instrument in the mock universe."""
 
-    def __init__(self, universe: list[tuple[Instrument, float]], scenario: str, seed: int) -> None:
+    def __init__(
+        self,
+        universe: list[tuple[Instrument, float]],
+        scenario: str,
+        seed: int,
+        leverage: np.ndarray | float = 1.0,
+    ) -> None:
+        """``leverage`` multiplies the scenario's volatility (per instrument, or for all):
+        an option moves several times its index in percent."""
+        self.leverage = leverage
         self.instruments = [instrument for instrument, _ in universe]
         self.tokens = [instrument.instrument_token for instrument in self.instruments]
         self.token_array = np.array(self.tokens, dtype=np.int64)
@@ -140,7 +149,8 @@ class MockMarket:
         regime = self.regime
         ts = self.tick_size[idx]
         price_t = self.price_t[idx]
-        ret = self.drift[idx] + regime.sigma * rng.standard_normal(k)
+        leverage = self.leverage if np.isscalar(self.leverage) else self.leverage[idx]
+        ret = self.drift[idx] + regime.sigma * leverage * rng.standard_normal(k)
         if regime.jump_prob:
             jumps = rng.random(k) < regime.jump_prob
             ret = ret + jumps * regime.jump_sigma * rng.standard_normal(k)

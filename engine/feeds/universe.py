@@ -1,10 +1,16 @@
-"""The mock market's instrument universe: NIFTY 50 names, two indices, then synthetic names.
+"""The mock market's instrument universe: NIFTY 50 names, two indices, then synthetic names,
+and a small NIFTY / BANKNIFTY option chain (:func:`build_option_chains`).
 
 Tokens are Kite instrument tokens where known (``exchange_token = token >> 8``);
 prices are reference previous closes of late 2025, good enough to look real.
 """
 
 from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, timedelta
+from statistics import NormalDist
 
 from engine.model import Instrument
 
@@ -125,3 +131,142 @@ def build_universe(size: int) -> list[tuple[Instrument, float]]:
             )
         )
     return rows[:size]
+
+
+# -- index options ---------------------------------------------------------------------------
+
+NFO_SEGMENT = 2
+"""Low byte of an NFO instrument token (Kite's segment number)."""
+MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+WEEKLY_MONTH_CODES = "123456789OND"
+"""The month letter of a weekly option's tradingsymbol (``NIFTY26D0126000CE``)."""
+_EPOCH = date(2020, 1, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class OptionUnderlying:
+    """How NSE lists the options of one index (lot sizes from the January 2026 series)."""
+
+    name: str
+    """Kite's ``name`` column and the tradingsymbol's prefix."""
+    index: str
+    """Tradingsymbol of the index in the universe (its spot)."""
+    strike_step: int
+    lot_size: int
+    weeklies: int
+    """Weekly (Tuesday) expiries listed before the monthly; 0 for monthly-only."""
+    monthlies: int
+    iv: float
+    """At-the-money implied volatility the premiums are priced with."""
+
+
+OPTION_UNDERLYINGS: tuple[OptionUnderlying, ...] = (
+    OptionUnderlying("NIFTY", "NIFTY 50", 50, 65, weeklies=2, monthlies=1, iv=0.11),
+    # Bank Nifty lost its weekly expiries in November 2024: monthly only.
+    OptionUnderlying("BANKNIFTY", "NIFTY BANK", 100, 30, weeklies=0, monthlies=2, iv=0.13),
+)
+STRIKES_EACH_SIDE = 12
+"""Strikes listed above and below the at-the-money strike."""
+
+
+def _last_tuesday(year: int, month: int) -> date:
+    following = date(year + month // 12, month % 12 + 1, 1)
+    last = following - timedelta(days=1)
+    return last - timedelta(days=(last.weekday() - 1) % 7)
+
+
+def monthly_expiries(today: date, count: int) -> list[date]:
+    """The next ``count`` monthly expiries (last Tuesday of the month) on or after ``today``."""
+    found: list[date] = []
+    year, month = today.year, today.month
+    while len(found) < count:
+        expiry = _last_tuesday(year, month)
+        if expiry >= today:
+            found.append(expiry)
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return found
+
+
+def option_expiries(spec: OptionUnderlying, today: date) -> list[tuple[date, bool]]:
+    """``(expiry, is_monthly)`` nearest first: the weeklies (Tuesdays), then the monthlies.
+
+    Exchange holidays, which move an expiry to the day before, are not modelled.
+    """
+    monthlies = monthly_expiries(today, spec.monthlies)
+    expiries = {expiry: True for expiry in monthlies}
+    tuesday = today + timedelta(days=(1 - today.weekday()) % 7)
+    for _ in range(spec.weeklies):
+        expiries.setdefault(tuesday, tuesday in monthlies)
+        tuesday += timedelta(days=7)
+    return sorted(expiries.items())
+
+
+def option_symbol(name: str, expiry: date, monthly: bool, strike: float, kind: str) -> str:
+    """Kite's tradingsymbol: ``NIFTY26DEC26000CE`` (monthly), ``NIFTY26D0126000CE`` (weekly)."""
+    code = (
+        MONTHS[expiry.month - 1]
+        if monthly
+        else f"{WEEKLY_MONTH_CODES[expiry.month - 1]}{expiry.day:02d}"
+    )
+    return f"{name}{expiry.year % 100:02d}{code}{strike:g}{kind}"
+
+
+def _option_token(serial: int, expiry: date, strike_units: int, kind: str) -> int:
+    # A contract keeps its token from one day to the next (the ledger stores tokens):
+    # 11 bits of expiry day, 11 of strike / step, 1 of underlying, 1 of CE/PE.
+    days = (expiry - _EPOCH).days % 2048
+    exchange_token = (days << 13) | (strike_units % 2048) << 2 | serial << 1 | (kind == "PE")
+    return exchange_token << 8 | NFO_SEGMENT
+
+
+def _premium(spot: float, strike: float, years: float, iv: float, kind: str) -> float:
+    """Black-Scholes (no rates, no dividends) with a mild smile: wings cost more."""
+    moneyness = math.log(strike / spot)
+    sigma = iv * (1 + 6 * moneyness * moneyness) * math.sqrt(years)
+    d1 = (-moneyness + sigma * sigma / 2) / sigma
+    d2 = d1 - sigma
+    cdf = NormalDist().cdf
+    if kind == "CE":
+        return spot * cdf(d1) - strike * cdf(d2)
+    return strike * cdf(-d2) - spot * cdf(-d1)
+
+
+def build_option_chains(
+    today: date, spots: dict[str, float], now_minute: float = 75.0
+) -> list[tuple[Instrument, float]]:
+    """Index options of the mock market with their previous close (fair value at ``today``).
+
+    For each underlying of :data:`OPTION_UNDERLYINGS` whose index is in ``spots``:
+    its expiries from ``today`` on, :data:`STRIKES_EACH_SIDE` strikes either side of
+    at-the-money, a CE and a PE each, on the 0.05 tick grid (at least one tick).
+    """
+    rows: list[tuple[Instrument, float]] = []
+    for serial, spec in enumerate(OPTION_UNDERLYINGS):
+        spot = spots.get(spec.index)
+        if spot is None:
+            continue
+        atm = round(spot / spec.strike_step)
+        for expiry, monthly in option_expiries(spec, today):
+            # Expiry at 15:30; a day of 375 trading minutes, counted in calendar years.
+            years = max((expiry - today).days + (375 - now_minute) / 375, 0.05) / 365
+            for units in range(atm - STRIKES_EACH_SIDE, atm + STRIKES_EACH_SIDE + 1):
+                strike = float(units * spec.strike_step)
+                for kind in ("CE", "PE"):
+                    token = _option_token(serial, expiry, units, kind)
+                    price = _premium(spot, strike, years, spec.iv, kind)
+                    price = max(TICK_SIZE, round(price / TICK_SIZE) * TICK_SIZE)
+                    instrument = Instrument(
+                        instrument_token=token,
+                        exchange_token=token >> 8,
+                        tradingsymbol=option_symbol(spec.name, expiry, monthly, strike, kind),
+                        name=spec.name,
+                        exchange="NFO",
+                        segment="NFO-OPT",
+                        instrument_type=kind,
+                        tick_size=TICK_SIZE,
+                        lot_size=spec.lot_size,
+                        expiry=expiry,
+                        strike=strike,
+                    )
+                    rows.append((instrument, round(price, 2)))
+    return rows

@@ -88,6 +88,7 @@ class QualityMonitor:
         )
         self._start_ns = clock.now_ns()
         self._states: dict[int, InstrumentState] = {}
+        self._watched: frozenset[int] | None = None
         for token, instrument in instruments.items():
             self.add_instrument(instrument, days.get(token))
         self._ring: deque[QuarantinedTick] = deque(maxlen=settings.quarantine_capacity)
@@ -112,6 +113,17 @@ class QualityMonitor:
         self._states[instrument.instrument_token] = state
         self._vector_stale = True
         self._registry_version += 1
+
+    def watch_only(self, tokens: Iterable[int] | None) -> None:
+        """Limit the silence checks to ``tokens`` (what the feed is subscribed to).
+
+        An instrument nobody subscribed is silent by design, not stale; ``None`` watches all.
+        """
+        self._watched = None if tokens is None else frozenset(tokens)
+        if self._watched is not None:
+            for token, state in self._states.items():
+                if token not in self._watched:
+                    state.stale = False
 
     def new_day(self, days: dict[int, MarketDay]) -> None:
         """Forget per-session market state and take the new day's circuits; counters stay."""
@@ -372,7 +384,12 @@ class QualityMonitor:
         """
         now = self._now() if now_ns is None else now_ns
         opened = self._session.opened_ns(now)
-        states = self._states.values()
+        watched = self._watched
+        states = (
+            self._states.values()
+            if watched is None
+            else [state for token in watched if (state := self._states.get(token)) is not None]
+        )
         if opened is None:
             for state in states:
                 state.stale = False
