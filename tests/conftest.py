@@ -75,3 +75,26 @@ def desk_app(frozen_kernel: Kernel) -> Iterator[object]:
         yield DeskApp(LocalEngineClient(engine), frozen_kernel.settings)
     finally:
         engine.stop()
+
+
+@pytest.fixture
+def snap_compare(snap_compare):  # type: ignore[no-untyped-def]
+    """pytest-textual-snapshot's ``snap_compare`` with text cursors held still.
+
+    An input's cursor blinks on a 0.5 s timer, so a picture taken on a loaded machine
+    could catch it either way; the picture shows it on, always.
+    """
+    from textual.widgets import Input
+
+    def compare(app, *args, run_before=None, **kwargs):  # type: ignore[no-untyped-def]
+        async def steady(pilot) -> None:  # type: ignore[no-untyped-def]
+            if run_before is not None:
+                await run_before(pilot)
+            for screen in pilot.app.screen_stack:
+                for field in screen.query(Input):
+                    field.cursor_blink = False
+            await pilot.pause()
+
+        return snap_compare(app, *args, run_before=steady, **kwargs)
+
+    return compare
