@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Iterable
 from typing import Protocol, runtime_checkable
@@ -73,7 +72,6 @@ class DeskApp(App[None]):
         self.watchlist: tuple[str, ...] = ()
         self.watchlist_keys: frozenset[str] = frozenset()
         self.token_by_key: dict[str, int] = {}
-        self.instrument_keys: tuple[str, ...] = ()
         self.orders: tuple[Order, ...] = ()
         self.fills: tuple[Fill, ...] = ()
         self.positions: tuple[PositionView, ...] = ()
@@ -85,17 +83,6 @@ class DeskApp(App[None]):
         self.switch_mode("watch")
         self.set_interval(1.0 / self.settings.ui.refresh_hz, self.refresh_from_engine)
         self.call_later(self.refresh_from_engine)
-        self.run_worker(self._load_instruments(), exclusive=True, group="instruments")
-
-    async def _load_instruments(self) -> None:
-        # The engine may not answer yet (attach before the daemon is up): keep asking.
-        while not self.instrument_keys:
-            try:
-                self.instrument_keys = await self.client.instruments()
-            except Exception as exc:
-                if self.status is not None:
-                    self.engine_error = f"engine unreachable: {type(exc).__name__}"
-                await asyncio.sleep(0.5 if self.status is None else 2.0)
 
     async def refresh_from_engine(self) -> None:
         """Pull what changed since the last frame and apply it; at most one pull in flight."""

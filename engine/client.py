@@ -54,10 +54,6 @@ class EngineClient(Protocol):
         """Every strategy class that can be added: ``(name, one-line description)``."""
         ...
 
-    async def instruments(self) -> tuple[str, ...]:
-        """Every instrument key the engine knows (``NSE:RELIANCE``), for symbol search."""
-        ...
-
     async def search_instruments(
         self, query: str, limit: int = SEARCH_LIMIT
     ) -> tuple[Instrument, ...]:
@@ -121,9 +117,6 @@ class LocalEngineClient:
 
     async def strategy_classes(self) -> tuple[tuple[str, str], ...]:
         return await self._call(self.engine.kernel.strategy_classes)
-
-    async def instruments(self) -> tuple[str, ...]:
-        return await self._call(self.engine.kernel.instrument_keys)
 
     async def search_instruments(
         self, query: str, limit: int = SEARCH_LIMIT

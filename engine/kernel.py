@@ -657,10 +657,6 @@ class Kernel:
         """What the order ticket shows as the trader types: value, charges, margin, problems."""
         return self.trading.estimate(command)
 
-    def instrument_keys(self) -> tuple[str, ...]:
-        """Every known instrument key, for symbol search."""
-        return tuple(self.cache.by_key)
-
     def search_instruments(self, query: str, limit: int = SEARCH_LIMIT) -> tuple[Instrument, ...]:
         """Instruments matching ``query`` across NSE, BSE and NFO, best first."""
         return self.search.search(query, limit)

@@ -19,7 +19,6 @@ METHODS: tuple[str, ...] = (
     "snapshot",
     "command",
     "health",
-    "instruments",
     "estimate",
     "risk",
     "bars",

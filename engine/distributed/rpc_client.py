@@ -168,10 +168,6 @@ class NatsEngineClient:
         """Every strategy class that can be added, as ``(name, one-line description)``."""
         return await self._call("strategy_classes", b"", tuple[tuple[str, str], ...])
 
-    async def instruments(self) -> tuple[str, ...]:
-        """Every instrument key the daemon knows."""
-        return await self._call("instruments", b"", tuple[str, ...])
-
     async def search_instruments(
         self, query: str, limit: int = SEARCH_LIMIT
     ) -> tuple[Instrument, ...]:

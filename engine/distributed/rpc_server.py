@@ -52,7 +52,6 @@ class Served(Protocol):
 
     def health_report(self) -> HealthReport: ...
 
-    def instrument_keys(self) -> tuple[str, ...]: ...
 
     def search_instruments(self, query: str, limit: int = ...) -> tuple[Instrument, ...]: ...
 
@@ -102,7 +101,6 @@ class RpcServer(Component):
             "signed_command": self._signed_command,
             "audit": self._audit,
             "health": self._health,
-            "instruments": self._instruments,
             "search": self._search,
             "chain": self._chain,
             "estimate": self._estimate,
@@ -167,9 +165,6 @@ class RpcServer(Component):
 
     async def _health(self, msg: Msg) -> None:
         await msg.respond(rpc.encode_reply(self.kernel.health_report()))
-
-    async def _instruments(self, msg: Msg) -> None:
-        await msg.respond(rpc.encode_reply(self.kernel.instrument_keys()))
 
     async def _search(self, msg: Msg) -> None:
         request = msgspec.msgpack.decode(msg.data, type=SearchRequest)
