@@ -228,12 +228,14 @@ class QualityMonitor:
             # ``_check`` reads and writes the instrument states: bring those up to date
             # first, and copy what it changed back into the arrays after.
             vector.store(slots[bad])
+            # PriceSpike.probe touches the window only for a price unlike the reference's.
+            moved = (~has_prev[bad] | (prev_ltp[bad] != price[bad])).tolist()
             judge = self._check
-            for i in bad.tolist():
+            for i, window in zip(bad.tolist(), moved, strict=True):
                 verdict = judge(ticks[i])
                 if verdict is not OK and verdict.status == "quarantined":
                     quarantined.append(i)
-                vector.reload(int(slots[i]))
+                vector.reload(int(slots[i]), window)
             rows = np.flatnonzero(clean)
             at = slots[rows]
             batch = np.fromiter(ticks, dtype=object, count=len(ticks))[rows]

@@ -97,8 +97,11 @@ class VectorScreen:
         self.window[slot, : len(last)] = last
         self.window_count[slot] = len(last)
 
-    def reload(self, slot: int) -> None:
-        """Copy one instrument's state into the arrays after the scalar path judged its tick."""
+    def reload(self, slot: int, window: bool = True) -> None:
+        """Copy one instrument's state into the arrays after the scalar path judged its tick.
+
+        ``window=False`` when the tick could not have changed the spike window.
+        """
         state: InstrumentState = self.states[slot]
         self.spike_lo[slot] = state.spike_lo
         self.spike_hi[slot] = state.spike_hi
@@ -107,7 +110,8 @@ class VectorScreen:
         self.ticks[slot] = state.ticks
         self.last_seen[slot] = state.last_seen_ns
         self.due[slot] = state.due
-        self._load_window(slot, state.window)
+        if window:
+            self._load_window(slot, state.window)
         prev = state.prev
         self.prev_tick[slot] = prev
         self.has_prev[slot] = prev is not None
