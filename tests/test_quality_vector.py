@@ -49,6 +49,36 @@ def _batches(scenario: str, seed: int, steps: int, fault_rate: float, clock: Tes
         yield sent
 
 
+def _states(monitor: QualityMonitor) -> list[tuple]:
+    """Every instrument's state as the per-tick path would read it next.
+
+    Reads the monitor's private states on purpose: after a columnar batch they are
+    only brought up to date lazily, and this is what must come out equal.
+    """
+    monitor.snapshot()  # brings the states up to date
+    size = monitor.settings.price_spike.window
+    return [
+        (
+            s.token,
+            s.prev,
+            s.ticks,
+            s.flagged,
+            s.quarantined,
+            s.last_seen_ns,
+            s.last_bad_tick,
+            s.last_check,
+            s.stale,
+            s.dv_ewma,
+            s.dv_n,
+            s.window[-size:],
+            s.due,
+            s.spike_lo,
+            s.spike_hi,
+        )
+        for s in sorted(monitor._states.values(), key=lambda s: s.token)
+    ]
+
+
 def _report(monitor: QualityMonitor) -> tuple:
     snapshot = msgspec.structs.replace(monitor.snapshot(), at_ns=0)
     return (
@@ -74,8 +104,60 @@ def test_columnar_batches_match_tick_by_tick(scenario: str, seed: int) -> None:
         assert list(kept_b) == list(kept_a)
         fired += len(batch) - len(kept_a)
     assert _report(columnar) == _report(scalar)
+    assert _states(columnar) == _states(scalar)
     assert fired > 0, "the faults must have quarantined something"
     assert sum(v > 0 for v in columnar.counters().values()) >= 12, columnar.counters()
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13])
+def test_lazy_state_matches_when_paths_interleave(seed: int) -> None:
+    """Columnar batches mixed with direct ``check`` calls, reports, sweeps and a new day.
+
+    The columnar path keeps clean ticks' state in its arrays and hands it to the
+    instrument states only when something reads them; every reader must see what the
+    per-tick path would have left.
+    """
+    clock_a = TestClock()
+    clock_b = TestClock()
+    market = _market("volatile", seed)
+    scalar = _monitor(market, clock_a)
+    mixed = _monitor(market, clock_b)
+    days = {day.instrument_token: day for day in market.market_days()}
+    rng = np.random.default_rng(seed)
+    paths = {"columns": 0, "split": 0, "ticks": 0}
+    for step, batch in enumerate(_batches("volatile", seed, 240, 0.03, clock_a)):
+        clock_b.advance((clock_a.now_ns() - clock_b.now_ns()) / NS_PER_SECOND)
+        kept_a = scalar.filter(list(batch))
+        roll = rng.random()
+        if roll < 0.6:
+            paths["columns"] += 1
+            kept_b = list(mixed.filter(ColumnarTicks.from_ticks(batch)))
+        elif roll < 0.85:
+            # Some ticks one by one, the rest (still over the vector minimum) by columns.
+            paths["split"] += 1
+            cut = int(rng.integers(1, len(batch) - 32))
+            kept_b = [t for t in batch[:cut] if not mixed.check(t).quarantined]
+            kept_b += list(mixed.filter(ColumnarTicks.from_ticks(batch[cut:])))
+        else:
+            paths["ticks"] += 1
+            kept_b = list(mixed.filter(list(batch)))
+        assert kept_b == list(kept_a), step
+        if rng.random() < 0.2:
+            assert _report(mixed) == _report(scalar), step
+        if rng.random() < 0.1:
+            token = int(rng.choice(list(days)))
+            assert mixed.status(token) == scalar.status(token)
+            assert mixed.score(token) == scalar.score(token)
+            assert mixed.score() == scalar.score()
+        if rng.random() < 0.1:
+            later = clock_a.now_ns() + int(rng.integers(0, 20)) * NS_PER_SECOND
+            assert mixed.sweep(later) == scalar.sweep(later), step
+        if step == 120:
+            scalar.new_day(days)
+            mixed.new_day(days)
+    assert min(paths.values()) > 10, paths
+    assert _report(mixed) == _report(scalar)
+    assert _states(mixed) == _states(scalar)
 
 
 def test_mock_market_columns_are_its_ticks() -> None:

@@ -76,7 +76,8 @@ class QualityMonitor:
         self._vector = VectorScreen(by_name)
         self._vector_stale = True
         """The vector screen's copies of thresholds or learnt state are out of date."""
-        self._registry_version = 0
+        self._ahead = False
+        """The vector screen holds newer state than some instrument states (see ``_sync``)."""
         self._by_name = by_name
         self._learners = [c.probe for c in self._checks if c.learns]
         self._unknown = UnknownInstrument(settings.unknown_instrument)
@@ -107,12 +108,13 @@ class QualityMonitor:
 
     def add_instrument(self, instrument: Instrument, day: MarketDay | None = None) -> None:
         """Start watching an instrument (or reset one already watched)."""
+        if self._ahead:
+            self._sync()
         state = InstrumentState(instrument, day)
         for check in self._checks:
             check.prepare(state)
         self._states[instrument.instrument_token] = state
         self._vector_stale = True
-        self._registry_version += 1
 
     def watch_only(self, tokens: Iterable[int] | None) -> None:
         """Limit the silence checks to ``tokens`` (what the feed is subscribed to).
@@ -127,6 +129,8 @@ class QualityMonitor:
 
     def new_day(self, days: dict[int, MarketDay]) -> None:
         """Forget per-session market state and take the new day's circuits; counters stay."""
+        if self._ahead:
+            self._sync()
         for token, state in self._states.items():
             state.day = days.get(token)
             state.prev = None
@@ -134,14 +138,18 @@ class QualityMonitor:
             for check in self._checks:
                 check.prepare(state)
         self._vector_stale = True
-        self._registry_version += 1
 
     # -- hot path ---------------------------------------------------------------------------
 
     def check(self, tick: Tick) -> Verdict:
         """Judge one tick. Clean ticks get the shared ``OK`` verdict."""
+        if self._ahead:
+            self._sync()
         # The vector screen's mirrors of learnt state no longer match: reload them.
         self._vector_stale = True
+        return self._check(tick)
+
+    def _check(self, tick: Tick) -> Verdict:
         state = self._states.get(tick.instrument_token)
         if state is None:
             return self._unknown_tick(tick)
@@ -187,6 +195,8 @@ class QualityMonitor:
         # ``check`` would, by columns where the state is numeric.
         vector = self._vector
         if self._vector_stale:
+            if self._ahead:
+                self._sync()
             vector.load(list(self._states.values()))
             self._vector_stale = False
         cols = ticks.columns
@@ -225,72 +235,73 @@ class QualityMonitor:
             clean &= (vector.spike_lo[slots] <= price) & (price <= vector.spike_hi[slots])
 
         quarantined: list[int] = []
-        version = self._registry_version
         if not clean.all():
-            check = self.check
-            for i in np.flatnonzero(~clean).tolist():
-                verdict = check(ticks[i])
+            bad = np.flatnonzero(~clean)
+            # ``_check`` reads and writes the instrument states: bring those up to date
+            # first, and copy what it changed back into the arrays after.
+            vector.store(slots[bad])
+            # PriceSpike.probe touches the window only for a price unlike the reference's.
+            moved = (~has_prev[bad] | (prev_ltp[bad] != price[bad])).tolist()
+            judge = self._check
+            for i, window in zip(bad.tolist(), moved, strict=True):
+                verdict = judge(ticks[i])
                 if verdict is not OK and verdict.status == "quarantined":
                     quarantined.append(i)
-                vector.reload(int(slots[i]))
-            # ``check`` marked the copies stale; its rows were reloaded one by one above.
-            self._vector_stale = self._registry_version != version
+                vector.reload(int(slots[i]), window)
+            rows = np.flatnonzero(clean)
+            at = slots[rows]
+            batch = np.fromiter(ticks, dtype=object, count=len(ticks))[rows]
+        else:
+            rows = slice(None)
+            at = slots
+            batch = np.fromiter(ticks, dtype=object, count=len(ticks))
 
-        rows = np.flatnonzero(clean)
-        at = slots[rows]
+        # What ``check`` changes on a clean tick, by columns; the states catch up in ``_sync``.
         step = change[rows]
-        learn = traded[rows] & has_prev[rows] if jump.enabled else np.zeros(len(rows), bool)
-        mean = vector.dv_ewma[at]
-        left = vector.dv_n[at]
-        if learn.any():
-            # VolumeJump.probe's learning on a quiet tick, by columns (same float operations).
+        has_prev = has_prev[rows]
+        learn = traded[rows] & has_prev if jump.enabled else None
+        if learn is not None and learn.any():
+            # VolumeJump.probe's learning on a quiet tick (same float operations).
+            mean = vector.dv_ewma[at]
+            left = vector.dv_n[at]
             warm = left > 0
             divisor = np.where(warm, jump.warmup - left + 1, 1)
             rate = np.where(warm, 1.0, jump.alpha)
-            mean = np.where(learn, mean + rate * ((step - mean) / divisor), mean)
-            left = np.where(learn & warm, left - 1, left)
-            vector.dv_ewma[at] = mean
-            vector.dv_n[at] = left
-        # PriceSpike.probe learns a price that differs from the reference tick's.
+            vector.dv_ewma[at] = np.where(learn, mean + rate * ((step - mean) / divisor), mean)
+            vector.dv_n[at] = np.where(learn & warm, left - 1, left)
         if spike.enabled:
-            moved = (~has_prev[rows] | (prev_ltp[rows] != price[rows])).tolist()
-        else:
-            moved = [False] * len(rows)
+            # PriceSpike.probe learns a price that differs from the reference tick's.
+            moved = ~has_prev | (prev_ltp[rows] != price[rows])
+            learnt = at[moved]
+            if len(learnt):
+                count = vector.window_count[learnt]
+                vector.window[learnt, count % vector.window_size] = price[rows][moved]
+                vector.window_count[learnt] = count + 1
+                due = vector.due[learnt] - 1
+                vector.due[learnt] = due
+                if not due.all():
+                    refresh_bands(spike, learnt[due == 0], vector)
+        vector.ticks[at] += 1
         received = cols.received_ns[rows]
-        seen = np.where(received != 0, received, now).tolist()
-        due_now: list[InstrumentState] = []
-        for state, tick, seen_ns, p, learnt, m, n in zip(
-            vector.states[at].tolist(),
-            [ticks[i] for i in rows.tolist()],
-            seen,
-            price[rows].tolist(),
-            moved,
-            mean.tolist(),
-            left.tolist(),
-            strict=True,
-        ):
-            state.ticks += 1
-            state.prev = tick
-            state.last_seen_ns = seen_ns
-            state.dv_ewma = m
-            state.dv_n = n
-            if learnt:
-                state.window.append(p)
-                due = state.due - 1
-                state.due = due
-                if not due:
-                    due_now.append(state)
-        if due_now:
-            refresh_bands(spike, due_now, vector)
+        vector.last_seen[at] = np.where(received != 0, received, now)
+        vector.prev_tick[at] = batch
         vector.has_prev[at] = True
         vector.prev_ts[at] = ts[rows]
         vector.prev_ltp[at] = price[rows]
         vector.prev_volume[at] = cols.volume[rows]
         vector.prev_trade_ts[at] = cols.last_trade_ts_ns[rows]
+        vector.dirty[at] = True
+        self._ahead = True
         if not quarantined:
             return ticks
         out = set(quarantined)
         return [tick for i, tick in enumerate(ticks) if i not in out]
+
+    def _sync(self) -> None:
+        """Bring every instrument state up to date with the columnar path's arrays."""
+        self._ahead = False
+        vector = self._vector
+        vector.store(np.flatnonzero(vector.dirty))
 
     def _judge(self, tick: Tick, state: InstrumentState, probe: object, detail: str) -> Verdict:
         # Continue down the full list from the check that fired. Stateful checks sit
@@ -382,6 +393,8 @@ class QualityMonitor:
         Each silence fires once when it starts and clears when ticks resume. While
         the whole feed is gapped, instruments are not reported stale one by one.
         """
+        if self._ahead:
+            self._sync()
         now = self._now() if now_ns is None else now_ns
         opened = self._session.opened_ns(now)
         watched = self._watched
@@ -441,15 +454,21 @@ class QualityMonitor:
 
     def status(self, token: int) -> InstrumentQuality | None:
         """Quality of one instrument, ``None`` if it is not watched."""
+        if self._ahead:
+            self._sync()
         state = self._states.get(token)
         return None if state is None else _quality(state)
 
     def statuses(self) -> Iterable[InstrumentQuality]:
         """Quality of every watched instrument."""
+        if self._ahead:
+            self._sync()
         return (_quality(state) for state in self._states.values())
 
     def score(self, token: int | None = None) -> float:
         """Percentage of valid ticks for one instrument, or overall when ``token`` is None."""
+        if self._ahead:
+            self._sync()
         if token is not None:
             return self._states[token].score
         ticks, flagged, quarantined = self._totals()
@@ -461,6 +480,8 @@ class QualityMonitor:
 
     def snapshot(self) -> QualitySnapshot:
         """An immutable summary for the health screen."""
+        if self._ahead:
+            self._sync()
         ticks, flagged, quarantined = self._totals()
         bad = [s for s in self._states.values() if s.flagged or s.quarantined]
         bad.sort(key=lambda s: (s.score, -s.ticks, s.token))

@@ -6,6 +6,12 @@ comparison per tick. Like the scalar screen it is conservative: a row it passes
 cannot fire any stateless check; a row it stops goes through the monitor's
 per-tick path, which alone decides what fired. Per-instrument thresholds live in
 arrays indexed by the instrument's slot, copied from the instrument states.
+
+The screen also keeps, per slot, the state clean ticks change (tick count, reference
+tick, last seen, the learners' fields, the spike window as a ring). On the columnar
+path these arrays are the source of truth: a clean batch updates them and marks the
+slots ``dirty``; :meth:`VectorScreen.store` writes dirty slots back to the instrument
+states before anything reads those (the monitor's per-tick path, reports, sweeps).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ class VectorScreen:
     """Slots of the watched instruments and the batch-wide stateless screen."""
 
     def __init__(self, checks: Mapping[str, Check]) -> None:
+        self.window_size: int = checks[names.PRICE_SPIKE].size  # type: ignore[attr-defined]
         self.half_pct: float = checks[names.WIDE_SPREAD].half_pct  # type: ignore[attr-defined]
         self.future_ns: int = checks[names.TS_FUTURE].tolerance_ns  # type: ignore[attr-defined]
         self.max_lag_ns: int = checks[names.CLOCK_SKEW].max_lag_ns  # type: ignore[attr-defined]
@@ -71,21 +78,85 @@ class VectorScreen:
         self.prev_volume = prev_col("volume", np.int64)
         self.prev_trade_ts = prev_col("last_trade_ts_ns", np.int64)
         self.prev_ltp = prev_col("ltp", np.float64)
+        self.prev_tick = np.empty(n, dtype=object)
+        self.prev_tick[:] = prevs
+        self.ticks = np.array([s.ticks for s in states], dtype=np.int64)
+        self.last_seen = np.array([s.last_seen_ns for s in states], dtype=np.int64)
+        self.due = np.array([s.due for s in states], dtype=np.int64)
+        # The spike window as a ring: ``window_count`` prices appended so far (or the
+        # window's length when loaded), the newest at ``(window_count - 1) % size``.
+        self.window = np.zeros((n, self.window_size))
+        self.window_count = np.zeros(n, dtype=np.int64)
+        for slot, state in enumerate(states):
+            self._load_window(slot, state.window)
+        self.dirty = np.zeros(n, dtype=bool)
+        """Slots whose arrays are newer than their instrument state."""
 
-    def reload(self, slot: int) -> None:
-        """Copy one instrument's learnt state back after the scalar path judged its tick."""
+    def _load_window(self, slot: int, window: list[float]) -> None:
+        last = window[-self.window_size :]
+        self.window[slot, : len(last)] = last
+        self.window_count[slot] = len(last)
+
+    def reload(self, slot: int, window: bool = True) -> None:
+        """Copy one instrument's state into the arrays after the scalar path judged its tick.
+
+        ``window=False`` when the tick could not have changed the spike window.
+        """
         state: InstrumentState = self.states[slot]
         self.spike_lo[slot] = state.spike_lo
         self.spike_hi[slot] = state.spike_hi
         self.dv_ewma[slot] = state.dv_ewma
         self.dv_n[slot] = state.dv_n
+        self.ticks[slot] = state.ticks
+        self.last_seen[slot] = state.last_seen_ns
+        self.due[slot] = state.due
+        if window:
+            self._load_window(slot, state.window)
         prev = state.prev
+        self.prev_tick[slot] = prev
         self.has_prev[slot] = prev is not None
         if prev is not None:
             self.prev_ts[slot] = prev.exchange_ts_ns
             self.prev_volume[slot] = prev.volume
             self.prev_trade_ts[slot] = prev.last_trade_ts_ns
             self.prev_ltp[slot] = prev.ltp
+        self.dirty[slot] = False
+
+    def store(self, slots: np.ndarray) -> None:
+        """Write the arrays of the dirty ones among ``slots`` back to their instrument states."""
+        slots = slots[self.dirty[slots]]
+        if not len(slots):
+            return
+        self.dirty[slots] = False
+        size = self.window_size
+        for state, ticks, seen, prev, mean, left, due, lo, hi, count, ring in zip(
+            self.states[slots].tolist(),
+            self.ticks[slots].tolist(),
+            self.last_seen[slots].tolist(),
+            self.prev_tick[slots].tolist(),
+            self.dv_ewma[slots].tolist(),
+            self.dv_n[slots].tolist(),
+            self.due[slots].tolist(),
+            self.spike_lo[slots].tolist(),
+            self.spike_hi[slots].tolist(),
+            self.window_count[slots].tolist(),
+            self.window[slots].tolist(),
+            strict=True,
+        ):
+            state.ticks = ticks
+            state.last_seen_ns = seen
+            state.prev = prev
+            state.dv_ewma = mean
+            state.dv_n = left
+            state.due = due
+            state.spike_lo = lo
+            state.spike_hi = hi
+            # The last ``size`` prices in order are all the spike check ever reads.
+            if count <= size:
+                state.window = ring[:count]
+            else:
+                at = count % size
+                state.window = ring[at:] + ring[:at]
 
     def slots(self, tokens: np.ndarray) -> np.ndarray | None:
         """Slot of every token, or ``None`` if any token is unknown or repeats in the batch."""
@@ -156,36 +227,36 @@ def _levels_ordered(prices: np.ndarray, descending: bool) -> np.ndarray:
     return np.all(~filled[:, 1:] | (filled[:, :-1] & better), axis=1)
 
 
-def refresh_bands(spike: PriceSpike, states: list[InstrumentState], vector: VectorScreen) -> None:
-    """:meth:`PriceSpike._refresh` for many instruments at once (full windows by columns).
+def refresh_bands(spike: PriceSpike, slots: np.ndarray, vector: VectorScreen) -> None:
+    """:meth:`PriceSpike._refresh` for the instruments in ``slots``, on the ring windows.
 
-    The median and MAD come out equal to the scalar ones: numpy's median of an even
-    count is the mean of the two middle values, as :func:`_median_sorted` computes.
+    Full windows go by columns, sorted row by row: median and MAD do not depend on
+    the ring's order, and the middle values are combined as :func:`_median_sorted`
+    combines them, so the bands come out equal to the scalar ones.
     """
     size = spike.size
-    full: list[InstrumentState] = []
-    for state in states:
-        window = state.window
-        del window[:-size]
-        if len(window) == size:
-            full.append(state)
-        else:
-            spike._refresh(state)
-            vector.spike_lo[state.slot] = state.spike_lo
-            vector.spike_hi[state.slot] = state.spike_hi
-    if not full:
+    count = vector.window_count[slots]
+    for slot, n in zip(slots[count < size].tolist(), count[count < size].tolist(), strict=True):
+        window = vector.window[slot, :n].tolist()
+        vector.spike_lo[slot], vector.spike_hi[slot] = spike.band(
+            window, float(vector.tick_size[slot])
+        )
+    full = slots[count >= size]
+    vector.due[slots] = spike.refresh
+    if not len(full):
         return
-    values = np.array([state.window for state in full], dtype=np.float64)
-    median = np.median(values, axis=1)
-    mad = np.median(np.abs(values - median[:, None]), axis=1)
-    floor = spike.min_ticks * np.array([state.tick_size for state in full])
+    values = np.sort(vector.window[full], axis=1)
+    median = _middle(values)
+    mad = _middle(np.sort(np.abs(values - median[:, None]), axis=1))
+    floor = spike.min_ticks * vector.tick_size[full]
     band = np.maximum(np.maximum(spike.z_sigma * mad, floor), spike.min_pct * median)
-    lo = median - band
-    hi = median + band
-    where = np.array([state.slot for state in full])
-    vector.spike_lo[where] = lo
-    vector.spike_hi[where] = hi
-    for state, low, high in zip(full, lo.tolist(), hi.tolist(), strict=True):
-        state.spike_lo = low
-        state.spike_hi = high
-        state.due = spike.refresh
+    vector.spike_lo[full] = median - band
+    vector.spike_hi[full] = median + band
+
+
+def _middle(rows: np.ndarray) -> np.ndarray:
+    """Median of each sorted row (the mean of the two middle values for an even count)."""
+    mid = rows.shape[1] // 2
+    if rows.shape[1] % 2:
+        return rows[:, mid]
+    return (rows[:, mid - 1] + rows[:, mid]) / 2.0

@@ -66,13 +66,16 @@ class PriceSpike(Check):
         window = state.window
         # The list grows by ``refresh`` between refreshes; trimming here keeps the per-tick cost an append.
         del window[: -self.size]
+        state.spike_lo, state.spike_hi = self.band(window, state.tick_size)
+        state.due = self.refresh
+
+    def band(self, window: list[float], tick_size: float) -> tuple[float, float]:
+        """``(low, high)`` of the band around the median of ``window`` (at most ``size`` prices)."""
         values = sorted(window)
         median = _median_sorted(values)
         mad = _median_sorted(sorted([abs(v - median) for v in values]))
-        band = max(self.z_sigma * mad, self.min_ticks * state.tick_size, self.min_pct * median)
-        state.spike_lo = median - band
-        state.spike_hi = median + band
-        state.due = self.refresh
+        band = max(self.z_sigma * mad, self.min_ticks * tick_size, self.min_pct * median)
+        return median - band, median + band
 
 
 def _median_sorted(values: list[float]) -> float:
