@@ -20,7 +20,8 @@ and are backed by Zerodha's published mock responses in ``data/``. Every public
 method is safe to call from any thread; state lives on the server's loop.
 
 Fault controls: :meth:`fail_next`, :meth:`delay_next`, :meth:`drop_websockets`,
-:meth:`expire_token`, :meth:`fill_order`, :meth:`reject_order`, :meth:`push`.
+:meth:`expire_token`, :meth:`fill_order`, :meth:`reject_order`, :meth:`push`; the
+trading day moves on with :meth:`next_day`.
 """
 
 from __future__ import annotations
@@ -96,7 +97,7 @@ class FakeKite:
     the seconds between 1-byte heartbeats (``None``: none). MARKET orders fill at
     once at the simulated price when ``auto_fill_market``; every other order rests
     until :meth:`fill_order` or :meth:`reject_order`. ``seed_orders`` preloads the
-    order book, trades and positions from Zerodha's mocks; without it they start empty.
+    order book, trades, positions and holdings from Zerodha's mocks; without it they start empty.
     """
 
     def __init__(
@@ -134,6 +135,7 @@ class FakeKite:
             seed_orders=_load(data_dir, "orders.json") if seed_orders else [],
             seed_trades=_load(data_dir, "trades.json") if seed_orders else [],
             seed_positions=_load(data_dir, "positions.json") if seed_orders else None,
+            seed_holdings=_load(data_dir, "holdings.json") if seed_orders else (),
         )
         self._session = _load(data_dir, "generate_session.json")
         self._profile = _load(data_dir, "profile.json")
@@ -234,6 +236,7 @@ class FakeKite:
             ("GET", "/orders/{order_id}/trades", self._order_trades),
             ("GET", "/trades", self._trades),
             ("GET", "/portfolio/positions", self._positions),
+            ("GET", "/portfolio/holdings", self._holdings),
         ]
         for method, path, handler in routes:
             app.router.add_route(method, path, handler)
@@ -377,6 +380,14 @@ class FakeKite:
     def reject_order(self, order_id: str, reason: str = "RMS:Margin Exceeds") -> dict[str, Any]:
         """Reject an open order with ``reason``; sends the order update."""
         return self._call(lambda: self._change(self.book.reject, order_id, reason, self._now()))
+
+    def next_day(self) -> None:
+        """Move to the next trading day: empty order and trade books, CNC buys held (T1)."""
+        self._call(self.book.next_day)
+
+    def holdings(self) -> list[dict[str, Any]]:
+        """A copy of the holdings."""
+        return self._call(lambda: copy.deepcopy(self.book.holdings))
 
     def orders(self, *, tag: str | None = None) -> list[dict[str, Any]]:
         """A copy of the order book, optionally only orders with ``tag``."""
@@ -617,6 +628,10 @@ class FakeKite:
     async def _positions(self, request: web.Request) -> web.Response:
         self._require_auth(request)
         return self._ok(self.book.positions)
+
+    async def _holdings(self, request: web.Request) -> web.Response:
+        self._require_auth(request)
+        return self._ok(self.book.holdings)
 
     # -- order updates ----------------------------------------------------------------------------
 
