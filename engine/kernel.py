@@ -128,6 +128,8 @@ class Kernel:
         if self.trading.live and hasattr(self.feed, "on_order_update"):
             # Kite's order postbacks ride the ticker websocket; the live broker applies them.
             self.feed.on_order_update = self.trading.broker.on_order_update  # type: ignore[union-attr]
+            # Updates sent while that socket is down are lost: the broker polls the order book.
+            self.trading.broker.socket_up = lambda: self.feed.state == "live"  # type: ignore[union-attr]
         self.trading.on_pnl = self.risk.on_pnl
         self.notifier = AlertNotifier(settings.notify, self.bus, self.clock)
         self.bus.add_hot_path(self._on_ticks)

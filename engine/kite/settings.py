@@ -61,6 +61,9 @@ class KiteSettings(BaseModel):
     token_poll_s: float = Field(default=30.0, gt=0, le=3600)
     """While the session is expired, how often to re-read the stored access token (a new
     ``alphapt-tui login`` elsewhere resumes the feed without a restart)."""
+    order_poll_interval_s: float = Field(default=2.0, gt=0, le=60)
+    """Live trading: while the ticker websocket (which carries order updates) is down, how
+    often the order book is fetched to recover the updates it misses."""
     historical_requests_per_s: float = Field(default=3.0, gt=0, le=3)
     """Historical-candle calls per second (Kite allows 3)."""
     instruments_refresh_at: str = Field(default="08:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")

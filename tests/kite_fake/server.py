@@ -355,6 +355,10 @@ class FakeKite:
 
         self._call(set_refusals)
 
+    def allow_websockets(self) -> None:
+        """Accept websocket handshakes again (forget pending refusals)."""
+        self._call(lambda: setattr(self, "_ws_refusals", 0))
+
     def expire_token(self, *, drop_websockets: bool = True) -> None:
         """Invalidate the access token: REST answers 403 TokenException, the ticker refuses 403.
 
