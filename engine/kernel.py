@@ -8,8 +8,10 @@ raises is marked failed, counted and alerted; the others carry on.
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -63,6 +65,10 @@ from engine.trading.squareoff import square_off_order
 from engine.trading.views import OrderEstimate
 from engine.watchlist import Watchlist, WatchlistError
 
+if TYPE_CHECKING:  # the instruments dump loads only for the Kite feed
+    from engine.instruments.component import InstrumentsComponent
+    from engine.instruments.registry import InstrumentRegistry
+
 log = structlog.get_logger("engine.kernel")
 
 
@@ -85,6 +91,8 @@ class Kernel:
         self.bus = MessageBus(settings.bus.event_queue_high_water)
         self.cache = MarketCache(history_points=settings.ui.sparkline_points)
         self.nats = None
+        self.instruments: InstrumentsComponent | None = None
+        """The Kite instruments dump, refreshed daily (Kite feed only)."""
         self.feed = feed if feed is not None else self._build_feed(settings)
         self.cache.add_instruments(self.feed.instruments())
         self.cache.set_market_days(self.feed.market_days())
@@ -159,6 +167,10 @@ class Kernel:
                 close_timeout_s=settings.shutdown_timeout_s,
             )
             self.components.append(self.storage)
+        if self.instruments is not None:
+            self.instruments.report = functools.partial(self._set_health, self.instruments)
+            self.instruments.on_refresh = self._instruments_refreshed
+            self.components.append(self.instruments)
         self.components.append(self.trading)
         if self.strategies is not None:
             self.components.append(self.strategies)
@@ -181,16 +193,16 @@ class Kernel:
             return MockFeed(settings.feed, self.clock, self.bus)
         # Imported only for Kite: it pulls in the websocket client and the instruments dump.
         from engine.feeds.kite_ticker import KiteFeed
-        from engine.instruments import InstrumentsService
+        from engine.instruments import InstrumentsError
+        from engine.instruments.component import build_instruments
         from engine.kite.token_store import token_provider
 
         kite = settings.kite
-        registry = InstrumentsService(settings.data_dir, self.clock, rest=None).load_cached()
-        if registry is None:
-            raise EngineStartError(
-                "feed could not start: no Kite instruments dump is cached; "
-                "run `alphapt-tui login` (it downloads the dump after logging in)"
-            )
+        try:
+            self.instruments = build_instruments(settings, self.clock, self.raise_alert)
+        except InstrumentsError as exc:
+            raise EngineStartError(f"feed could not start: {exc}") from None
+        registry = self.instruments.registry
         return KiteFeed(
             kite,
             self.clock,
@@ -199,6 +211,11 @@ class Kernel:
             token_provider(kite.resolved_token_file(settings.data_dir), self.clock),
             instruments=registry.all(),
         )
+
+    def _instruments_refreshed(self, registry: InstrumentRegistry) -> None:
+        """Today's dump: new contracts (and changed lot or tick sizes) reach the cache."""
+        known = self.cache.instruments
+        self.cache.add_instruments(i for i in registry.all() if known.get(i.instrument_token) != i)
 
     def _nats_feed(self, settings: Settings) -> Component:
         from engine.distributed.wiring import connect_nats, nats_feed

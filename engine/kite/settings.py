@@ -69,8 +69,14 @@ class KiteSettings(BaseModel):
     instruments_refresh_at: str = Field(default="08:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     """IST time of day after which the instruments dump is downloaded again (Kite publishes
     the day's dump around 08:00)."""
+    instruments_retry_s: float = Field(default=300.0, gt=0, le=86_400)
+    """After a failed instruments refresh, seconds until the next attempt (the old dump
+    stays in use meanwhile)."""
+    instruments_timeout_s: float = Field(default=120.0, gt=0, le=3600)
+    """Seconds the whole instruments download (several MB) may take."""
     redis_url: str | None = None
-    """Also share the instruments dump through Redis (``redis://host:6379/0``); None: disk only."""
+    """Also share the instruments dump through Redis (``redis://host:6379/0``); default: the
+    desk's ``redis.url`` when set, else disk only."""
 
     def secret(self) -> SecretStr | None:
         """The API secret from ``api_secret`` or ``api_secret_file`` (registered for redaction).

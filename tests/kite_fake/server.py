@@ -405,6 +405,10 @@ class FakeKite:
 
     # -- market hooks -----------------------------------------------------------------------------
 
+    def list_instrument(self, row: dict[str, str]) -> None:
+        """List a new instrument (a row of the dump's columns): the next dump has it."""
+        self._call(lambda: self.market.add_row(row))
+
     def set_price(self, instrument_token: int, price: float) -> None:
         """Trade ``instrument_token`` at ``price`` now (next ticks and quotes show it)."""
         self._call(lambda: self.market.set_price(instrument_token, price, self._now_s()))
