@@ -20,8 +20,8 @@ and are backed by Zerodha's published mock responses in ``data/``. Every public
 method is safe to call from any thread; state lives on the server's loop.
 
 Fault controls: :meth:`fail_next`, :meth:`delay_next`, :meth:`drop_websockets`,
-:meth:`expire_token`, :meth:`fill_order`, :meth:`reject_order`, :meth:`push`; the
-trading day moves on with :meth:`next_day`.
+:meth:`expire_token`, :meth:`hold_next_place`, :meth:`fill_order`, :meth:`reject_order`,
+:meth:`push`; the trading day moves on with :meth:`next_day`.
 """
 
 from __future__ import annotations
@@ -148,6 +148,10 @@ class FakeKite:
         self._connections: set[_Connection] = set()
         self._requests: list[RecordedRequest] = []
         self._ws_refusals = 0
+        self._held_places = 0
+        self.place_held = threading.Event()
+        """Set when a held place was carried out (see :meth:`hold_next_place`)."""
+        self._release: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
@@ -246,6 +250,7 @@ class FakeKite:
         await site.start()
         self.port = self._runner.addresses[0][1]
         self._outbox = asyncio.Queue()
+        self._release = asyncio.Event()
         loop = asyncio.get_running_loop()
         self._tasks = [
             loop.create_task(self._stream()),
@@ -254,6 +259,8 @@ class FakeKite:
         ]
 
     async def _shutdown(self) -> None:
+        if self._release is not None:
+            self._release.set()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -334,6 +341,19 @@ class FakeKite:
         The request is still carried out after the delay, as a slow Kite would.
         """
         self._call(lambda: self._delays.extend([seconds] * n))
+
+    def hold_next_place(self) -> None:
+        """Carry out the next order placement but do not answer it until :meth:`stop`.
+
+        The order is in the book (with its tag) and :attr:`place_held` is set: the moment
+        to kill a client between Kite's "placed" and anything it writes afterwards.
+        """
+
+        def hold() -> None:
+            self._held_places += 1
+            self.place_held.clear()
+
+        self._call(hold)
 
     def clear_faults(self) -> None:
         """Forget pending injected failures and delays."""
@@ -604,6 +624,10 @@ class FakeKite:
             and order["variety"] == "regular"
         ):
             self._change(self.book.fill, order["order_id"], self._now())
+        if self._held_places and self._release is not None:
+            self._held_places -= 1
+            self.place_held.set()
+            await self._release.wait()
         return self._ok({"order_id": order["order_id"]})
 
     async def _modify(self, request: web.Request) -> web.Response:
