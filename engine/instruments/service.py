@@ -67,7 +67,7 @@ class InstrumentsService:
         self,
         data_dir: Path,
         clock: Clock,
-        rest: KiteRest,
+        rest: KiteRest | None,
         *,
         refresh_at: str = "08:30",
         shared: SharedCache | None = None,
@@ -141,6 +141,8 @@ class InstrumentsService:
         return registry
 
     async def _download(self, progress: ProgressFn | None) -> bytes:
+        if self.rest is None:
+            raise InstrumentsError("instruments download needs kite.api_key and a login")
         chunks: list[bytes] = []
         total: list[int | None] = [None]
         read = rows = 0

@@ -50,6 +50,8 @@ class OrderBookPoll:
         """Order-book fetches that succeeded."""
         self.rows_applied = 0
         """Rows of our orders handed to the update queue."""
+        self.failures = 0
+        """Order-book fetches that failed in a row."""
         self._behind = False
 
     async def run(self) -> None:
@@ -76,8 +78,11 @@ class OrderBookPoll:
         try:
             rows = await self.fetch()
         except KiteApiError as exc:
-            log.warning("order book poll failed", error=exc.message)
+            self.failures += 1
+            if self.failures == 1 or self.failures % 30 == 0:  # an expired session fails each time
+                log.warning("order book poll failed", error=exc.message, failures=self.failures)
             return False
+        self.failures = 0
         self.polls += 1
         for row in rows or ():
             if isinstance(row, dict) and self.wanted(str(row.get("tag") or "")):
