@@ -133,6 +133,12 @@ class InstrumentSearch:
             self._registry = InstrumentRegistry(self._instruments())
         return self._registry
 
+    def use(self, registry: InstrumentRegistry) -> None:
+        """Search ``registry`` from now on (a refreshed dump); chains are rebuilt on next use."""
+        self._registry = registry
+        self._chains = None
+        self._futures = {}
+
     @property
     def chains(self) -> dict[str, dict[date, dict[float, list[Instrument | None]]]]:
         """underlying → expiry → strike → [CE, PE]."""

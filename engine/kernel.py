@@ -8,6 +8,7 @@ raises is marked failed, counted and alerted; the others carry on.
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 from collections.abc import Sequence
 from datetime import date
@@ -67,7 +68,8 @@ from engine.trading.squareoff import square_off_order
 from engine.trading.views import OrderEstimate
 from engine.watchlist import Watchlist, WatchlistError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the instruments dump loads only for the Kite feed
+    from engine.instruments.component import InstrumentsComponent
     from engine.instruments.registry import InstrumentRegistry
 
 log = structlog.get_logger("engine.kernel")
@@ -92,8 +94,8 @@ class Kernel:
         self.bus = MessageBus(settings.bus.event_queue_high_water)
         self.cache = MarketCache(history_points=settings.ui.sparkline_points)
         self.nats = None
-        self.registry: InstrumentRegistry | None = None
-        """Kite's instruments dump, when the feed is Kite's (search reuses its index)."""
+        self.instruments: InstrumentsComponent | None = None
+        """The Kite instruments dump, refreshed daily (Kite feed only; search reuses its index)."""
         self.feed = feed if feed is not None else self._build_feed(settings)
         self.cache.add_instruments(self.feed.instruments())
         self.cache.set_market_days(self.feed.market_days())
@@ -106,7 +108,9 @@ class Kernel:
         if refused:
             raise EngineStartError(f"feed could not start: {refused}")
         self.search = InstrumentSearch(
-            lambda: self.cache.instruments.values(), self._search_quote, self.registry
+            lambda: self.cache.instruments.values(),
+            self._search_quote,
+            self.instruments.registry if self.instruments is not None else None,
         )
         self.quality = QualityMonitor(
             dict(self.cache.instruments),
@@ -137,6 +141,8 @@ class Kernel:
         if self.trading.live and hasattr(self.feed, "on_order_update"):
             # Kite's order postbacks ride the ticker websocket; the live broker applies them.
             self.feed.on_order_update = self.trading.broker.on_order_update  # type: ignore[union-attr]
+            # Updates sent while that socket is down are lost: the broker polls the order book.
+            self.trading.broker.socket_up = lambda: self.feed.state == "live"  # type: ignore[union-attr]
         self.trading.on_pnl = self.risk.on_pnl
         self.notifier = AlertNotifier(settings.notify, self.bus, self.clock)
         self.bus.add_hot_path(self._on_ticks)
@@ -166,6 +172,10 @@ class Kernel:
                 close_timeout_s=settings.shutdown_timeout_s,
             )
             self.components.append(self.storage)
+        if self.instruments is not None:
+            self.instruments.report = functools.partial(self._set_health, self.instruments)
+            self.instruments.on_refresh = self._instruments_refreshed
+            self.components.append(self.instruments)
         self.components.append(self.trading)
         if self.strategies is not None:
             self.components.append(self.strategies)
@@ -188,17 +198,16 @@ class Kernel:
             return MockFeed(settings.feed, self.clock, self.bus)
         # Imported only for Kite: it pulls in the websocket client and the instruments dump.
         from engine.feeds.kite_ticker import KiteFeed
-        from engine.instruments import InstrumentsService
+        from engine.instruments import InstrumentsError
+        from engine.instruments.component import build_instruments
         from engine.kite.token_store import token_provider
 
         kite = settings.kite
-        registry = InstrumentsService(settings.data_dir, self.clock, rest=None).load_cached()
-        self.registry = registry
-        if registry is None:
-            raise EngineStartError(
-                "feed could not start: no Kite instruments dump is cached; "
-                "run `alphapt-tui login` (it downloads the dump after logging in)"
-            )
+        try:
+            self.instruments = build_instruments(settings, self.clock, self.raise_alert)
+        except InstrumentsError as exc:
+            raise EngineStartError(f"feed could not start: {exc}") from None
+        registry = self.instruments.registry
         return KiteFeed(
             kite,
             self.clock,
@@ -207,6 +216,12 @@ class Kernel:
             token_provider(kite.resolved_token_file(settings.data_dir), self.clock),
             instruments=registry.all(),
         )
+
+    def _instruments_refreshed(self, registry: InstrumentRegistry) -> None:
+        """Today's dump: new contracts (and changed lot or tick sizes) reach the cache."""
+        known = self.cache.instruments
+        self.cache.add_instruments(i for i in registry.all() if known.get(i.instrument_token) != i)
+        self.search.use(registry)
 
     def _nats_feed(self, settings: Settings) -> Component:
         from engine.distributed.wiring import connect_nats, nats_feed

@@ -200,6 +200,30 @@ def test_unseeded_book_starts_empty() -> None:
         assert client.orders() == []
         assert client.trades() == []
         assert client.positions() == {"net": [], "day": []}
+        assert client.holdings() == []
+
+
+def test_seeded_holdings_in_kites_shape(kite_client: KiteConnect) -> None:
+    holdings = kite_client.holdings()
+    assert {h["tradingsymbol"] for h in holdings} == {"AARON", "SBIN"}
+    assert all({"quantity", "t1_quantity", "instrument_token"} <= h.keys() for h in holdings)
+
+
+def test_next_day_moves_cnc_buys_to_holdings_and_empties_the_books(
+    fake_kite: FakeKite, kite_client: KiteConnect
+) -> None:
+    fake_kite.fill_order(_limit_order(kite_client, tag="CNC1"), price=1400.0)
+    fake_kite.fill_order(_limit_order(kite_client, tag="MIS1", product="MIS"), price=1400.0)
+    fake_kite.next_day()
+    (infy,) = [h for h in kite_client.holdings() if h["tradingsymbol"] == "INFY"]
+    assert (infy["quantity"], infy["t1_quantity"], infy["average_price"]) == (0, 10, 1400.0)
+    assert kite_client.orders() == [] and kite_client.trades() == []
+    net = kite_client.positions()["net"]
+    assert {p["product"] for p in net} == {"NRML"}  # the seeded MCX future carries over
+    assert all(p["overnight_quantity"] == p["quantity"] for p in net)
+    fake_kite.next_day()
+    (infy,) = [h for h in kite_client.holdings() if h["tradingsymbol"] == "INFY"]
+    assert (infy["quantity"], infy["t1_quantity"]) == (10, 0)
 
 
 # -- market data ----------------------------------------------------------------------------------

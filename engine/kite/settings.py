@@ -61,13 +61,22 @@ class KiteSettings(BaseModel):
     token_poll_s: float = Field(default=30.0, gt=0, le=3600)
     """While the session is expired, how often to re-read the stored access token (a new
     ``alphapt-tui login`` elsewhere resumes the feed without a restart)."""
+    order_poll_interval_s: float = Field(default=2.0, gt=0, le=60)
+    """Live trading: while the ticker websocket (which carries order updates) is down, how
+    often the order book is fetched to recover the updates it misses."""
     historical_requests_per_s: float = Field(default=3.0, gt=0, le=3)
     """Historical-candle calls per second (Kite allows 3)."""
     instruments_refresh_at: str = Field(default="08:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     """IST time of day after which the instruments dump is downloaded again (Kite publishes
     the day's dump around 08:00)."""
+    instruments_retry_s: float = Field(default=300.0, gt=0, le=86_400)
+    """After a failed instruments refresh, seconds until the next attempt (the old dump
+    stays in use meanwhile)."""
+    instruments_timeout_s: float = Field(default=120.0, gt=0, le=3600)
+    """Seconds the whole instruments download (several MB) may take."""
     redis_url: str | None = None
-    """Also share the instruments dump through Redis (``redis://host:6379/0``); None: disk only."""
+    """Also share the instruments dump through Redis (``redis://host:6379/0``); default: the
+    desk's ``redis.url`` when set, else disk only."""
 
     def secret(self) -> SecretStr | None:
         """The API secret from ``api_secret`` or ``api_secret_file`` (registered for redaction).

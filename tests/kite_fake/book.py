@@ -1,4 +1,4 @@
-"""The fake Kite's order book, trades and positions, in Kite's JSON shapes.
+"""The fake Kite's order book, trades, positions and holdings, in Kite's JSON shapes.
 
 Validation follows Kite's documented rules closely enough to catch client bugs
 (required fields, enums, prices per order type, ``tag`` of 1-20 letters and digits).
@@ -79,6 +79,7 @@ class FakeOrderBook:
         seed_orders: Sequence[dict[str, Any]] = (),
         seed_trades: Sequence[dict[str, Any]] = (),
         seed_positions: dict[str, list[dict[str, Any]]] | None = None,
+        seed_holdings: Sequence[dict[str, Any]] = (),
     ) -> None:
         self._market = market
         self.user_id = user_id
@@ -88,6 +89,7 @@ class FakeOrderBook:
         self.positions: dict[str, list[dict[str, Any]]] = copy.deepcopy(
             seed_positions or {"net": [], "day": []}
         )
+        self.holdings: list[dict[str, Any]] = [copy.deepcopy(h) for h in seed_holdings]
         self._next_order = 1
         self._next_trade = 1
         for order in seed_orders:
@@ -281,6 +283,76 @@ class FakeOrderBook:
         )
         return self._record(order)
 
+    def next_day(self) -> None:
+        """Kite's overnight: the day's books empty, CNC buys become (T1) holdings.
+
+        Yesterday's T1 quantity settles; today's CNC net positions move into holdings
+        (a sell reduces the holding); MIS is gone (squared off); NRML carries over as an
+        overnight position. Orders and trades are per day, so both books start empty.
+        """
+        for holding in self.holdings:
+            holding["quantity"] += holding["t1_quantity"]
+            holding.update(t1_quantity=0, used_quantity=0)
+            holding["opening_quantity"] = holding["quantity"]
+        carried = []
+        for pos in self.positions["net"]:
+            if pos["product"] == "CNC" and pos["quantity"]:
+                self._to_holding(pos)
+            elif pos["product"] == "NRML" and pos["quantity"]:
+                fresh = self._blank_position(pos)
+                fresh.update(
+                    quantity=pos["quantity"],
+                    overnight_quantity=pos["quantity"],
+                    average_price=pos["average_price"],
+                )
+                carried.append(fresh)
+        self.positions = {"net": carried, "day": []}
+        self.holdings = [h for h in self.holdings if h["quantity"] or h["t1_quantity"]]
+        self.orders.clear()
+        self.history.clear()
+        self.trades.clear()
+
+    def _to_holding(self, pos: dict[str, Any]) -> None:
+        key = (pos["exchange"], pos["tradingsymbol"])
+        holding = next(
+            (h for h in self.holdings if (h["exchange"], h["tradingsymbol"]) == key), None
+        )
+        if holding is None:
+            holding = {
+                "tradingsymbol": pos["tradingsymbol"],
+                "exchange": pos["exchange"],
+                "instrument_token": pos["instrument_token"],
+                "isin": "",
+                "product": "CNC",
+                "price": 0,
+                "quantity": 0,
+                "used_quantity": 0,
+                "t1_quantity": 0,
+                "realised_quantity": 0,
+                "authorised_quantity": 0,
+                "opening_quantity": 0,
+                "short_quantity": 0,
+                "collateral_quantity": 0,
+                "collateral_type": "",
+                "discrepancy": False,
+                "average_price": 0,
+                "last_price": pos["last_price"],
+                "close_price": pos["last_price"],
+                "pnl": 0,
+                "day_change": 0,
+                "day_change_percentage": 0,
+            }
+            self.holdings.append(holding)
+        qty = pos["quantity"]
+        if qty > 0:
+            held = holding["quantity"] + holding["t1_quantity"]
+            holding["average_price"] = round(
+                (holding["average_price"] * held + pos["buy_price"] * qty) / (held + qty), 4
+            )
+            holding["t1_quantity"] += qty
+        else:
+            holding["quantity"] += qty  # a sale of held shares: they leave the demat account
+
     # -- helpers ----------------------------------------------------------------------------------
 
     def _prices(self, order_type: str, params: Mapping[str, str]) -> tuple[float, float]:
@@ -334,11 +406,17 @@ class FakeOrderBook:
                 order["product"],
             ):
                 return pos
+        pos = self._blank_position(order)
+        self.positions[book].append(pos)
+        return pos
+
+    @staticmethod
+    def _blank_position(like: dict[str, Any]) -> dict[str, Any]:
         pos = {
-            "tradingsymbol": order["tradingsymbol"],
-            "exchange": order["exchange"],
-            "instrument_token": order["instrument_token"],
-            "product": order["product"],
+            "tradingsymbol": like["tradingsymbol"],
+            "exchange": like["exchange"],
+            "instrument_token": like["instrument_token"],
+            "product": like["product"],
             "quantity": 0,
             "overnight_quantity": 0,
             "multiplier": 1,
@@ -354,5 +432,4 @@ class FakeOrderBook:
         for prefix in ("buy", "sell", "day_buy", "day_sell"):
             pos.update({f"{prefix}_quantity": 0, f"{prefix}_price": 0, f"{prefix}_value": 0})
         pos.update(buy_m2m=0, sell_m2m=0)
-        self.positions[book].append(pos)
         return pos

@@ -20,7 +20,8 @@ and are backed by Zerodha's published mock responses in ``data/``. Every public
 method is safe to call from any thread; state lives on the server's loop.
 
 Fault controls: :meth:`fail_next`, :meth:`delay_next`, :meth:`drop_websockets`,
-:meth:`expire_token`, :meth:`fill_order`, :meth:`reject_order`, :meth:`push`.
+:meth:`expire_token`, :meth:`hold_next_place`, :meth:`fill_order`, :meth:`reject_order`,
+:meth:`push`; the trading day moves on with :meth:`next_day`.
 """
 
 from __future__ import annotations
@@ -96,7 +97,7 @@ class FakeKite:
     the seconds between 1-byte heartbeats (``None``: none). MARKET orders fill at
     once at the simulated price when ``auto_fill_market``; every other order rests
     until :meth:`fill_order` or :meth:`reject_order`. ``seed_orders`` preloads the
-    order book, trades and positions from Zerodha's mocks; without it they start empty.
+    order book, trades, positions and holdings from Zerodha's mocks; without it they start empty.
     """
 
     def __init__(
@@ -134,6 +135,7 @@ class FakeKite:
             seed_orders=_load(data_dir, "orders.json") if seed_orders else [],
             seed_trades=_load(data_dir, "trades.json") if seed_orders else [],
             seed_positions=_load(data_dir, "positions.json") if seed_orders else None,
+            seed_holdings=_load(data_dir, "holdings.json") if seed_orders else (),
         )
         self._session = _load(data_dir, "generate_session.json")
         self._profile = _load(data_dir, "profile.json")
@@ -146,6 +148,10 @@ class FakeKite:
         self._connections: set[_Connection] = set()
         self._requests: list[RecordedRequest] = []
         self._ws_refusals = 0
+        self._held_places = 0
+        self.place_held = threading.Event()
+        """Set when a held place was carried out (see :meth:`hold_next_place`)."""
+        self._release: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
@@ -234,6 +240,7 @@ class FakeKite:
             ("GET", "/orders/{order_id}/trades", self._order_trades),
             ("GET", "/trades", self._trades),
             ("GET", "/portfolio/positions", self._positions),
+            ("GET", "/portfolio/holdings", self._holdings),
         ]
         for method, path, handler in routes:
             app.router.add_route(method, path, handler)
@@ -243,6 +250,7 @@ class FakeKite:
         await site.start()
         self.port = self._runner.addresses[0][1]
         self._outbox = asyncio.Queue()
+        self._release = asyncio.Event()
         loop = asyncio.get_running_loop()
         self._tasks = [
             loop.create_task(self._stream()),
@@ -251,6 +259,8 @@ class FakeKite:
         ]
 
     async def _shutdown(self) -> None:
+        if self._release is not None:
+            self._release.set()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -332,6 +342,19 @@ class FakeKite:
         """
         self._call(lambda: self._delays.extend([seconds] * n))
 
+    def hold_next_place(self) -> None:
+        """Carry out the next order placement but do not answer it until :meth:`stop`.
+
+        The order is in the book (with its tag) and :attr:`place_held` is set: the moment
+        to kill a client between Kite's "placed" and anything it writes afterwards.
+        """
+
+        def hold() -> None:
+            self._held_places += 1
+            self.place_held.clear()
+
+        self._call(hold)
+
     def clear_faults(self) -> None:
         """Forget pending injected failures and delays."""
         self._call(lambda: (self._faults.clear(), self._delays.clear()))
@@ -351,6 +374,10 @@ class FakeKite:
             self._ws_refusals += n
 
         self._call(set_refusals)
+
+    def allow_websockets(self) -> None:
+        """Accept websocket handshakes again (forget pending refusals)."""
+        self._call(lambda: setattr(self, "_ws_refusals", 0))
 
     def expire_token(self, *, drop_websockets: bool = True) -> None:
         """Invalidate the access token: REST answers 403 TokenException, the ticker refuses 403.
@@ -378,6 +405,14 @@ class FakeKite:
         """Reject an open order with ``reason``; sends the order update."""
         return self._call(lambda: self._change(self.book.reject, order_id, reason, self._now()))
 
+    def next_day(self) -> None:
+        """Move to the next trading day: empty order and trade books, CNC buys held (T1)."""
+        self._call(self.book.next_day)
+
+    def holdings(self) -> list[dict[str, Any]]:
+        """A copy of the holdings."""
+        return self._call(lambda: copy.deepcopy(self.book.holdings))
+
     def orders(self, *, tag: str | None = None) -> list[dict[str, Any]]:
         """A copy of the order book, optionally only orders with ``tag``."""
         return self._call(
@@ -389,6 +424,10 @@ class FakeKite:
         )
 
     # -- market hooks -----------------------------------------------------------------------------
+
+    def list_instrument(self, row: dict[str, str]) -> None:
+        """List a new instrument (a row of the dump's columns): the next dump has it."""
+        self._call(lambda: self.market.add_row(row))
 
     def set_price(self, instrument_token: int, price: float) -> None:
         """Trade ``instrument_token`` at ``price`` now (next ticks and quotes show it)."""
@@ -585,6 +624,10 @@ class FakeKite:
             and order["variety"] == "regular"
         ):
             self._change(self.book.fill, order["order_id"], self._now())
+        if self._held_places and self._release is not None:
+            self._held_places -= 1
+            self.place_held.set()
+            await self._release.wait()
         return self._ok({"order_id": order["order_id"]})
 
     async def _modify(self, request: web.Request) -> web.Response:
@@ -617,6 +660,10 @@ class FakeKite:
     async def _positions(self, request: web.Request) -> web.Response:
         self._require_auth(request)
         return self._ok(self.book.positions)
+
+    async def _holdings(self, request: web.Request) -> web.Response:
+        self._require_auth(request)
+        return self._ok(self.book.holdings)
 
     # -- order updates ----------------------------------------------------------------------------
 

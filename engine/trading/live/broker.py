@@ -5,8 +5,8 @@ It takes orders already recorded in the ledger and answers only with order event
 in a task, never blocking the loop. The client order id travels as Kite's ``tag``, so an
 unclear outcome (timeout, 5xx, connection reset) is settled by finding the order by tag
 in ``GET /orders``; the order stays IN FLIGHT meanwhile and is never sent twice.
-Kite's order updates (websocket postbacks, or fetched after each call) go through one
-queue, so they apply in order.
+Kite's order updates (websocket postbacks, fetched after each call, or polled from the
+order book while the websocket is down) go through one queue, so they apply in order.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from engine.trading.live.mapping import (
     place_form,
     refusal_reason,
 )
+from engine.trading.live.poll import OrderBookPoll
 from engine.trading.live.sync import KiteOrderSync
 
 log = structlog.get_logger("engine.trading.live")
@@ -55,7 +56,9 @@ class KiteBroker(KiteOrderSync):
     """Live broker adapter: place, modify and cancel on Kite; Kite's answers become events.
 
     ``lookup`` finds the service's current order by client order id. ``reconcile_delays``
-    are the waits (seconds) between searches by tag after an unclear outcome.
+    are the waits (seconds) between searches by tag after an unclear outcome. Set
+    :attr:`socket_up` before :meth:`open` to poll the order book while the ticker
+    websocket that carries order updates is down (every ``order_poll_interval_s``).
     """
 
     def __init__(
@@ -70,6 +73,7 @@ class KiteBroker(KiteOrderSync):
         limiter: RateLimiter | None = None,
         max_retries: int = 5,
         reconcile_delays: Sequence[float] = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0),
+        order_poll_interval_s: float = 2.0,
     ) -> None:
         self.rest = rest
         self.clock = clock
@@ -93,17 +97,35 @@ class KiteBroker(KiteOrderSync):
         )
         self._worker: asyncio.Task[None] | None = None
         self._trade_retries: dict[str, int] = {}
+        self.socket_up: Callable[[], bool] | None = None
+        """Whether the websocket carrying order updates is up (None: no such socket to watch)."""
+        self.order_poll_interval_s = order_poll_interval_s
+        self.order_poll: OrderBookPoll | None = None
+        self._poller: asyncio.Task[None] | None = None
 
     # -- lifecycle --------------------------------------------------------------------
 
     async def open(self) -> None:
         """Open the REST session and start applying order updates."""
         await self.rest.__aenter__()
-        self._worker = asyncio.get_running_loop().create_task(self._apply_updates())
+        loop = asyncio.get_running_loop()
+        self._worker = loop.create_task(self._apply_updates())
+        if self.socket_up is not None:
+            self.order_poll = OrderBookPoll(
+                self.clock,
+                self.socket_up,
+                lambda: self.call("GET", "/orders"),
+                lambda: bool(self.working),
+                self.working.__contains__,
+                lambda row: self._updates.put_nowait((row, None)),
+                self.order_poll_interval_s,
+            )
+            self._poller = loop.create_task(self.order_poll.run())
 
     async def close(self) -> None:
         """Stop every pending call and close the REST session."""
-        tasks = [*self._tasks, *([self._worker] if self._worker else [])]
+        loops = [task for task in (self._worker, self._poller) if task is not None]
+        tasks = [*self._tasks, *loops]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -316,4 +338,12 @@ def build_kite_broker(
         token_provider(kite.resolved_token_file(settings.data_dir), clock),
         timeout_s=kite.request_timeout_s,
     )
-    return KiteBroker(rest, clock, emit, new_id, lookup, raise_alert)
+    return KiteBroker(
+        rest,
+        clock,
+        emit,
+        new_id,
+        lookup,
+        raise_alert,
+        order_poll_interval_s=kite.order_poll_interval_s,
+    )
