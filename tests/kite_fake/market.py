@@ -201,8 +201,11 @@ class FakeMarket:
     def _depth(self, state: InstrumentState) -> dict[str, list[dict[str, Any]]]:
         p, t = state.last_price, state.tick_size
         return {
+            # A cheap option has fewer bids than levels: Kite sends the empty ones as zeros.
             "buy": [
                 {"price": _round_to(p - t * i, t), "quantity": 10 * i, "orders": i}
+                if p - t * i >= t
+                else {"price": 0.0, "quantity": 0, "orders": 0}
                 for i in range(1, 6)
             ],
             "sell": [
