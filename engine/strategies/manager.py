@@ -170,6 +170,7 @@ class StrategyManager(StrategyRuntime, StrategyControl, Component):
 
     async def stop(self) -> None:
         """Stop every running strategy and let its last commands reach the gateway."""
+        self.dispatch.deliver_bars()  # they closed while the strategies ran
         for slot in self._slots.values():
             if slot.running:
                 self._stop(slot)
@@ -178,8 +179,13 @@ class StrategyManager(StrategyRuntime, StrategyControl, Component):
             slot.cancel_timers()
 
     async def settle(self) -> None:
-        """Wait until every scheduled order, cancel and worker job has finished (timers excluded)."""
+        """Wait until queued bars are delivered and scheduled orders, cancels and worker jobs end.
+
+        Timers are excluded: they never end on their own.
+        """
         while True:
+            while self.dispatch.bars_pending:
+                await asyncio.sleep(0)  # one chunk per loop turn, its orders between chunks
             timers = {t for s in self._slots.values() for t in s.timers.values()}
             pending = [t for t in self._tasks if t not in timers and not t.done()]
             if not pending:
