@@ -57,13 +57,17 @@ class _Building:
     )
 
     def __init__(self, start: int, period: int, price: float, last_volume: int) -> None:
+        self.last_volume = last_volume
+        self.reopen(start, period, price)
+
+    def reopen(self, start: int, period: int, price: float) -> None:
+        """Start the next bar in place (the volume baseline carries over)."""
         self.start = start
         self.end = start + period
         self.open = self.high = self.low = self.close = price
         self.volume = 0
         self.ticks = 0
         self.spread = 0.0
-        self.last_volume = last_volume
 
 
 class BarAggregator:
@@ -88,10 +92,12 @@ class BarAggregator:
         # Most ticks fall in the open bar: two comparisons, no bucket arithmetic.
         if bar is None or not bar.start <= ts < bar.end:
             start = ts - (ts + IST_OFFSET_NS) % self.period_ns
-            if bar is None or start > bar.start:
-                if bar is not None:
-                    closed = self._close(token, bar)
-                elif start < self._closed_until.get(token, 0):
+            if bar is not None and start > bar.start:
+                # The open bar is over and the next one opens at once: no baseline to keep aside.
+                closed = self._bar(token, bar)
+                bar.reopen(start, self.period_ns, tick.ltp)
+            elif bar is None:
+                if start < self._closed_until.get(token, 0):
                     self.late_ticks += 1
                     return None
                 last = self._last_volume.get(token, tick.volume)
@@ -133,12 +139,15 @@ class BarAggregator:
     def _close(self, token: int, b: _Building) -> Bar:
         del self._open[token]
         self._last_volume[token] = b.last_volume
-        self._closed_until[token] = b.start + self.period_ns
+        self._closed_until[token] = b.end
+        return self._bar(token, b)
+
+    def _bar(self, token: int, b: _Building) -> Bar:
         return Bar(
             token,
             self.timeframe,
             b.start,
-            b.start + self.period_ns,
+            b.end,
             b.open,
             b.high,
             b.low,
