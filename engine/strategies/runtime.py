@@ -183,7 +183,7 @@ class StrategyRuntime:
     def _save_added(self) -> None:
         if self._restoring:
             return
-        entries = [_saved(slot) for name, slot in self._slots.items() if name in self._added]
+        entries = [_saved_entry(slot) for name, slot in self._slots.items() if name in self._added]
         entries += [e for name, e in self._unrestored.items() if name not in self._slots]
         problem = self._saved.save(tuple(entries))
         if problem:
@@ -211,7 +211,7 @@ class StrategyRuntime:
         )
 
 
-def _saved(slot: StrategySlot) -> SavedStrategy:
+def _saved_entry(slot: StrategySlot) -> SavedStrategy:
     if slot.running:
         state = "running"
     elif slot.state is StrategyState.DISABLED:
