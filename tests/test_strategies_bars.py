@@ -110,6 +110,7 @@ async def test_manager_flushes_quiet_instruments_on_its_timer(tmp_path: Path) ->
     h.tick(102, 20.0, h.at(0, 20))
     h.tick(103, 30.0, h.at(0, 30))  # not one of its instruments: never aggregated
     h.tick(101, 11.0, h.at(1, 5))
+    await h.settle()  # a bar a tick closes is delivered from the loop, right after its batch
     strategy = h.manager.strategy("rec")
     assert [(b.instrument_token, b.timeframe, b.close) for b in strategy.bars] == [
         (101, "1m", 10.0)

@@ -45,6 +45,7 @@ class _Building:
 
     __slots__ = (
         "close",
+        "end",
         "high",
         "last_volume",
         "low",
@@ -55,13 +56,18 @@ class _Building:
         "volume",
     )
 
-    def __init__(self, start: int, price: float, last_volume: int) -> None:
+    def __init__(self, start: int, period: int, price: float, last_volume: int) -> None:
+        self.last_volume = last_volume
+        self.reopen(start, period, price)
+
+    def reopen(self, start: int, period: int, price: float) -> None:
+        """Start the next bar in place (the volume baseline carries over)."""
         self.start = start
+        self.end = start + period
         self.open = self.high = self.low = self.close = price
         self.volume = 0
         self.ticks = 0
         self.spread = 0.0
-        self.last_volume = last_volume
 
 
 class BarAggregator:
@@ -81,20 +87,24 @@ class BarAggregator:
         """Fold ``tick`` in; returns the bar it closed, if it started a new bucket."""
         token = tick.instrument_token
         ts = tick.exchange_ts_ns
-        start = ts - (ts + IST_OFFSET_NS) % self.period_ns
         bar = self._open.get(token)
         closed = None
-        if bar is None or start > bar.start:
-            if bar is not None:
-                closed = self._close(token, bar)
-            elif start < self._closed_until.get(token, 0):
+        # Most ticks fall in the open bar: two comparisons, no bucket arithmetic.
+        if bar is None or not bar.start <= ts < bar.end:
+            start = ts - (ts + IST_OFFSET_NS) % self.period_ns
+            if bar is not None and start > bar.start:
+                # The open bar is over and the next one opens at once: no baseline to keep aside.
+                closed = self._bar(token, bar)
+                bar.reopen(start, self.period_ns, tick.ltp)
+            elif bar is None:
+                if start < self._closed_until.get(token, 0):
+                    self.late_ticks += 1
+                    return None
+                last = self._last_volume.get(token, tick.volume)
+                bar = self._open[token] = _Building(start, self.period_ns, tick.ltp, last)
+            else:
                 self.late_ticks += 1
                 return None
-            last = self._last_volume.get(token, tick.volume)
-            bar = self._open[token] = _Building(start, tick.ltp, last)
-        elif start < bar.start:
-            self.late_ticks += 1
-            return None
         price = tick.ltp
         if price > bar.high:
             bar.high = price
@@ -102,13 +112,17 @@ class BarAggregator:
             bar.low = price
         bar.close = price
         # A falling cumulative volume is a reset or a glitch: re-baseline, never invent volume.
-        delta = tick.volume - bar.last_volume
+        volume = tick.volume
+        delta = volume - bar.last_volume
         if delta > 0:
             bar.volume += delta
-        bar.last_volume = tick.volume
+        bar.last_volume = volume
         bar.ticks += 1
-        if tick.bid_px and tick.ask_px and tick.bid_px[0] > 0 and tick.ask_px[0] > 0:
-            bar.spread = tick.ask_px[0] - tick.bid_px[0]
+        bid = tick.bid_px
+        if bid:
+            ask = tick.ask_px
+            if ask and bid[0] > 0 and ask[0] > 0:
+                bar.spread = ask[0] - bid[0]
         return closed
 
     def flush(self, now_ns: int, grace_ns: int = 0) -> list[Bar]:
@@ -125,12 +139,15 @@ class BarAggregator:
     def _close(self, token: int, b: _Building) -> Bar:
         del self._open[token]
         self._last_volume[token] = b.last_volume
-        self._closed_until[token] = b.start + self.period_ns
+        self._closed_until[token] = b.end
+        return self._bar(token, b)
+
+    def _bar(self, token: int, b: _Building) -> Bar:
         return Bar(
             token,
             self.timeframe,
             b.start,
-            b.start + self.period_ns,
+            b.end,
             b.open,
             b.high,
             b.low,

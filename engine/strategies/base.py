@@ -112,7 +112,7 @@ class Strategy:
 
     def expected_position(self, token: int) -> int:
         """Position once every open order fills: what a target-position rule compares against."""
-        return self._slot.book.net(token) + self._slot.book.pending_qty(token)
+        return self._slot.book.expected(token)
 
     def set_timer(self, name: str, seconds: float, callback: Callable[[], None]) -> None:
         """Call ``callback`` every ``seconds`` of engine-clock time until stopped or cancelled."""

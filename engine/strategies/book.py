@@ -129,6 +129,11 @@ class StrategyBook:
         ]
         return found
 
+    def expected(self, token: int) -> int:
+        """Net quantity once every open order and in-flight submission of ``token`` fills."""
+        pos = self.positions.get(token)
+        return (pos.net_qty if pos is not None else 0) + self._pending.get(token, 0)
+
     def pending_qty(self, token: int) -> int:
         """Signed quantity still to fill on open orders and in-flight submissions of ``token``."""
         return self._pending.get(token, 0)

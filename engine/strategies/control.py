@@ -26,6 +26,10 @@ class StrategyControl:
         """Recompute the dispatch tables (provided by the manager)."""
         raise NotImplementedError
 
+    def _changed(self, name: str) -> None:
+        """Save a runtime-added strategy after a change (provided by the runtime mixin)."""
+        raise NotImplementedError
+
     def _start(self, slot: StrategySlot) -> None:
         slot.state = StrategyState.RUNNING
         slot.last_error = ""
@@ -52,6 +56,7 @@ class StrategyControl:
         if slot.state is StrategyState.DISABLED:
             return f"strategy {name} is disabled; enable it first"
         self._start(slot)
+        self._changed(name)
         return slot.last_error or None
 
     def stop_strategy(self, name: str) -> str | None:
@@ -62,6 +67,7 @@ class StrategyControl:
         if slot.state is not StrategyState.RUNNING:
             return f"strategy {name} is not running ({slot.state.value})"
         self._stop(slot)
+        self._changed(name)
         return None
 
     def enable(self, name: str) -> str | None:
@@ -84,6 +90,7 @@ class StrategyControl:
         if slot.running:
             self._stop(slot)
         slot.state = StrategyState.DISABLED
+        self._changed(name)
         return None
 
     def update_params(self, name: str, params: dict[str, Any]) -> str | None:
@@ -98,6 +105,7 @@ class StrategyControl:
         slot.params = slot.strategy.params = merged
         if slot.running:
             self.call(slot, "on_params_changed", slot.strategy.on_params_changed, old)
+        self._changed(name)
         return None
 
     # -- views -------------------------------------------------------------------

@@ -4,10 +4,23 @@ Each tick costs one dict lookup when no strategy trades its instrument. Bars are
 built once per timeframe for every strategy that subscribed. Every callback is
 timed (``perf_counter`` pairs, samples appended and folded in bulk) and guarded:
 an exception goes to ``on_error`` and the loop carries on with the next strategy.
+
+Bars closed by a batch are *not* delivered inside it. At a minute boundary one
+batch closes a bar for every instrument (100 instruments × strategies = hundreds
+of ``on_bar`` calls); run inline they held back every order of that batch and
+every later hot-path stage by milliseconds. They are queued instead and delivered
+from the event loop right after the batch, in chunks of at most
+:data:`BAR_CHUNK_S`: the orders the batch's ``on_tick`` calls sent go out first,
+and each chunk's orders reach the gateway before the next chunk starts. Order is
+kept: bars are delivered in the order they closed, and every bar closed by one
+batch is delivered before any tick of the next batch (a batch arriving while bars
+are still queued delivers them first).
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from time import perf_counter
 
@@ -17,7 +30,12 @@ from engine.strategies.base import Strategy
 from engine.strategies.slot import StrategySlot
 
 TickTarget = tuple[StrategySlot, Callable[[Tick], None], Callable[[float], None]]
-FOLD_EVERY_TICKS = 200_000
+FOLD_EVERY_TICKS = 20_000
+"""Pending latency samples are folded after this many ticks (the manager's timer folds sooner)."""
+BAR_CHUNK_S = 0.0005
+"""Time spent in ``on_bar`` calls before the drain yields to the loop (orders go out).
+
+Smaller sends the first bar orders sooner but lets more acknowledgement work in ahead of the last."""
 
 
 class TickDispatcher:
@@ -39,6 +57,13 @@ class TickDispatcher:
         self._bar_subs: dict[tuple[str, int], tuple[StrategySlot, ...]] = {}
         self._feeds: dict[int, tuple[BarAggregator, ...]] = {}
         self._unfolded = 0
+        self._bars: deque[Bar] = deque()
+        self._drain: asyncio.Handle | None = None
+
+    @property
+    def bars_pending(self) -> int:
+        """Closed bars not yet delivered to ``on_bar``."""
+        return len(self._bars)
 
     @property
     def fed_tokens(self) -> frozenset[int]:
@@ -51,8 +76,11 @@ class TickDispatcher:
         feeds = self._feeds
         if not subs and not feeds:
             return ticks
+        if self._bars:
+            self.deliver_bars()
         budget = self.budget_s
         clock = perf_counter
+        closed = self._bars.append
         for tick in ticks:
             token = tick.instrument_token
             aggregators = feeds.get(token)
@@ -60,7 +88,7 @@ class TickDispatcher:
                 for aggregator in aggregators:
                     bar = aggregator.update(tick)
                     if bar is not None:
-                        self._dispatch_bar(bar)
+                        closed(bar)
             targets = subs.get(token)
             if targets is None:
                 continue
@@ -75,10 +103,54 @@ class TickDispatcher:
                 record(elapsed)
                 if elapsed > budget:
                     self._on_slow(slot, elapsed)
+        if self._bars and self._drain is None:
+            self._schedule_drain()
         self._unfolded += len(ticks)
         if self._unfolded > FOLD_EVERY_TICKS:
-            self.fold_latency()
+            # Folding is numpy work of ~1 ms per 10k samples: after the batch's orders, not before.
+            self._unfolded = 0
+            self._later(self.fold_latency)
         return ticks
+
+    def deliver_bars(self) -> None:
+        """Deliver every queued bar now, in order (before a new batch, at a flush, on stop)."""
+        if self._drain is not None:
+            self._drain.cancel()
+            self._drain = None
+        bars = self._bars
+        while bars:
+            self._dispatch_bar(bars.popleft())
+
+    def _schedule_drain(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            # Fed outside an event loop (a script, a thread): nothing could run between chunks.
+            self.deliver_bars()
+            return
+        self._drain = loop.call_soon(self._drain_chunk)
+
+    @staticmethod
+    def _later(callback: Callable[[], None]) -> None:
+        """Run ``callback`` on the next loop turn, or now when fed outside an event loop."""
+        try:
+            asyncio.get_running_loop().call_soon(callback)
+        except RuntimeError:
+            callback()
+
+    def _drain_chunk(self) -> None:
+        self._drain = None
+        bars = self._bars
+        deadline = perf_counter() + BAR_CHUNK_S
+        try:
+            while bars:
+                self._dispatch_bar(bars.popleft())
+                if perf_counter() >= deadline:
+                    break
+        finally:
+            if bars and self._drain is None:
+                # Queued behind the sender tasks this chunk spawned: its orders go out first.
+                self._schedule_drain()
 
     def fold_latency(self) -> None:
         """Bucket every strategy's pending latency samples (bounded memory, cheap hot path)."""
@@ -102,10 +174,14 @@ class TickDispatcher:
                 self._on_slow(slot, elapsed)
 
     def flush_bars(self, now_ns: int, grace_ns: int) -> None:
-        """Close bars whose period ended ``grace_ns`` before ``now_ns`` (quiet instruments)."""
+        """Close bars whose period ended ``grace_ns`` before ``now_ns`` (quiet instruments).
+
+        Runs on the manager's timer, not on the tick path, so it delivers at once
+        (after any bar still queued, keeping the order bars closed in).
+        """
         for aggregator in self._aggregators.values():
-            for bar in aggregator.flush(now_ns, grace_ns):
-                self._dispatch_bar(bar)
+            self._bars.extend(aggregator.flush(now_ns, grace_ns))
+        self.deliver_bars()
 
     def rebuild(self, slots: Iterable[StrategySlot]) -> None:
         """Recompute the dispatch tables from the running strategies and their subscriptions."""

@@ -32,6 +32,7 @@ from engine.strategies.dispatch import TickDispatcher
 from engine.strategies.gateway import OrderGateway
 from engine.strategies.latency import StrategyLatencyCollector
 from engine.strategies.loader import Catalog, load_catalog, one_line, validate_params
+from engine.strategies.persist import FILE_NAME, SavedStrategies, SavedStrategy
 from engine.strategies.runtime import StrategyRuntime
 from engine.strategies.settings import StrategiesSettings, StrategyEntry
 from engine.strategies.slot import BarHistory, MarketView, StrategySlot
@@ -89,6 +90,11 @@ class StrategyManager(StrategyRuntime, StrategyControl, Component):
         self._events = bus.subscribe(self.name, ("orders.", "fills."))
         self._loaded = False
         self.catalog = Catalog()
+        self._saved = SavedStrategies(data_dir / FILE_NAME)
+        self._added: set[str] = set()
+        self._unrestored: dict[str, SavedStrategy] = {}
+        self._hold: set[str] = set()
+        self._restoring = False
         if registry is not None:
             registry.register(StrategyLatencyCollector(self._latency_source))
 
@@ -112,6 +118,7 @@ class StrategyManager(StrategyRuntime, StrategyControl, Component):
             problem = self._build(entry, catalog)
             if problem:
                 self._load_error(f"strategy {entry.name}: {problem}")
+        self._restore_added()
 
     def _build(self, entry: StrategyEntry, catalog: Catalog) -> str | None:
         cls = catalog.classes.get(entry.class_)
@@ -150,14 +157,19 @@ class StrategyManager(StrategyRuntime, StrategyControl, Component):
         log.warning("strategy load failed", detail=message)
         self._raise_alert(Severity.WARNING, ALERT_SOURCE, message)
 
+    def _persist_problem(self, message: str) -> None:
+        log.warning("strategies not saved", detail=message)
+        self._raise_alert(Severity.WARNING, ALERT_SOURCE, message)
+
     # -- component lifecycle -----------------------------------------------------
 
     async def start(self) -> None:
-        """Load strategies and start every enabled one."""
+        """Load strategies and start every enabled one (a runtime-added one stopped by hand stays so)."""
         self.load()
         for slot in self._slots.values():
-            if slot.state is StrategyState.STOPPED:
+            if slot.state is StrategyState.STOPPED and slot.name not in self._hold:
                 self._start(slot)
+        self._hold.clear()
 
     async def run(self) -> None:
         """Deliver order events and fills; close bars of quiet instruments on a timer."""
@@ -170,6 +182,7 @@ class StrategyManager(StrategyRuntime, StrategyControl, Component):
 
     async def stop(self) -> None:
         """Stop every running strategy and let its last commands reach the gateway."""
+        self.dispatch.deliver_bars()  # they closed while the strategies ran
         for slot in self._slots.values():
             if slot.running:
                 self._stop(slot)
@@ -178,8 +191,13 @@ class StrategyManager(StrategyRuntime, StrategyControl, Component):
             slot.cancel_timers()
 
     async def settle(self) -> None:
-        """Wait until every scheduled order, cancel and worker job has finished (timers excluded)."""
+        """Wait until queued bars are delivered and scheduled orders, cancels and worker jobs end.
+
+        Timers are excluded: they never end on their own.
+        """
         while True:
+            while self.dispatch.bars_pending:
+                await asyncio.sleep(0)  # one chunk per loop turn, its orders between chunks
             timers = {t for s in self._slots.values() for t in s.timers.values()}
             pending = [t for t in self._tasks if t not in timers and not t.done()]
             if not pending:
@@ -258,6 +276,7 @@ class StrategyManager(StrategyRuntime, StrategyControl, Component):
         slot.last_error = f"{where}: {one_line(exc)}"
         slot.cancel_timers()
         self.rebuild()
+        self._changed(slot.name)
         cancel = slot.entry.on_failure == "cancel"
         if cancel:
             slot.cancel_all(f"strategy {slot.name} failed")

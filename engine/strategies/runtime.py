@@ -1,4 +1,8 @@
-"""Adding, removing and finding strategy classes and instances while the engine runs."""
+"""Adding, removing and finding strategy classes and instances while the engine runs.
+
+Strategies added here are saved to the data directory (see :mod:`engine.strategies.persist`)
+and rebuilt by the next engine that loads from it.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from pydantic import ValidationError
 from engine.cache import MarketCache
 from engine.strategies.base import Strategy, StrategyParams, StrategyState
 from engine.strategies.loader import Catalog, describe_params_error, load_catalog
+from engine.strategies.persist import SavedStrategies, SavedStrategy
 from engine.strategies.settings import (
     NAME_RULE,
     RESERVED_NAMES,
@@ -35,6 +40,11 @@ class StrategyRuntime:
     _slots: dict[str, StrategySlot]
     _cache: MarketCache
     _builtins: dict[str, type[Strategy]] | None
+    _saved: SavedStrategies
+    _added: set[str]
+    _unrestored: dict[str, SavedStrategy]
+    _hold: set[str]
+    _restoring: bool
 
     if TYPE_CHECKING:  # provided by StrategyManager and StrategyControl
 
@@ -42,6 +52,8 @@ class StrategyRuntime:
         def _build(self, entry: StrategyEntry, catalog: Catalog) -> str | None: ...
         def start_strategy(self, name: str) -> str | None: ...
         def rebuild(self) -> None: ...
+        def _load_error(self, message: str) -> None: ...
+        def _persist_problem(self, message: str) -> None: ...
 
     def add_strategy(
         self,
@@ -77,11 +89,13 @@ class StrategyRuntime:
         if problem:
             return f"strategy {name}: {problem}"
         self.rebuild()
+        self._added.add(name)
+        self._unrestored.pop(name, None)
         log.info("strategy added", strategy=name, cls=class_name, instruments=keys)
-        if start:
-            error = self.start_strategy(name)
-            if error:
-                return f"strategy {name} was added but did not start: {error}"
+        error = self.start_strategy(name) if start else None
+        self._save_added()
+        if error:
+            return f"strategy {name} was added but did not start: {error}"
         return None
 
     def _check_name(self, name: str) -> str | None:
@@ -124,8 +138,56 @@ class StrategyRuntime:
         slot.cancel_timers()
         del self._slots[name]
         self.rebuild()
+        if name in self._added:
+            self._added.discard(name)
+            self._save_added()
         log.info("strategy removed", strategy=name)
         return None
+
+    # -- saved across restarts -------------------------------------------------------
+
+    def _restore_added(self) -> None:
+        """Rebuild the strategies added at runtime before the last shutdown (part of ``load``)."""
+        saved = self._saved.load()
+        if isinstance(saved, str):
+            self._load_error(f"strategies added at runtime were not restored: {saved}")
+            return
+        self._restoring = True
+        try:
+            for entry in saved:
+                if entry.name in self._slots:
+                    self._load_error(
+                        f"strategy {entry.name} is configured in settings; "
+                        "the one added at runtime under that name is dropped"
+                    )
+                    continue
+                problem = self.add_strategy(
+                    entry.name, entry.class_name, entry.instruments, entry.params
+                )
+                if problem:
+                    # Kept in the file: a strategy file put back makes it loadable again.
+                    self._unrestored[entry.name] = entry
+                    self._load_error(f"strategy added at runtime not restored: {problem}")
+                elif entry.state == "disabled":
+                    self._slots[entry.name].state = StrategyState.DISABLED
+                elif entry.state == "stopped":
+                    self._hold.add(entry.name)
+        finally:
+            self._restoring = False
+
+    def _changed(self, name: str) -> None:
+        """The user changed strategy ``name`` (state or parameters): save it if it was added here."""
+        if name in self._added:
+            self._save_added()
+
+    def _save_added(self) -> None:
+        if self._restoring:
+            return
+        entries = [_saved_entry(slot) for name, slot in self._slots.items() if name in self._added]
+        entries += [e for name, e in self._unrestored.items() if name not in self._slots]
+        problem = self._saved.save(tuple(entries))
+        if problem:
+            self._persist_problem(f"strategies added at runtime are not saved: {problem}")
 
     def reload_user_strategies(self) -> list[str]:
         """Rescan the strategies directory (and entry points); one line per problem found.
@@ -147,6 +209,22 @@ class StrategyRuntime:
         return tuple(
             (key, describe_class(cls)) for key, cls in sorted(self.catalog.classes.items())
         )
+
+
+def _saved_entry(slot: StrategySlot) -> SavedStrategy:
+    if slot.running:
+        state = "running"
+    elif slot.state is StrategyState.DISABLED:
+        state = "disabled"
+    else:
+        state = "stopped"  # a failed strategy comes back stopped
+    return SavedStrategy(
+        name=slot.name,
+        class_name=slot.entry.class_,
+        instruments=slot.entry.instruments,
+        params=slot.params.model_dump(mode="json"),
+        state=state,
+    )
 
 
 def describe_class(cls: type[Strategy], most: int = 5) -> str:

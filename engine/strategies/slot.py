@@ -176,15 +176,22 @@ class StrategySlot:
             self._sender = self.host.spawn(self._send_all())
 
     async def _send_all(self) -> None:
+        outbox = self._outbox
         try:
-            while self._outbox:
-                kind, cmd = self._outbox.popleft()
-                if kind == "submit":
-                    await self._submit(cmd)
-                elif kind == "cancel":
-                    await self._cancel(self.gateway.cancel(cmd))
-                else:
-                    await self._cancel(self.gateway.cancel_all(cmd))
+            while True:
+                while outbox:
+                    kind, cmd = outbox.popleft()
+                    if kind == "submit":
+                        await self._submit(cmd)
+                    elif kind == "cancel":
+                        await self._cancel(self.gateway.cancel(cmd))
+                    else:
+                        await self._cancel(self.gateway.cancel_all(cmd))
+                # Bars are delivered in chunks one loop turn apart: waiting one turn for the
+                # next chunk's orders is cheaper than a new task per chunk.
+                await asyncio.sleep(0)
+                if not outbox:
+                    return
         finally:
             self._sender = None
 

@@ -1,0 +1,202 @@
+"""Bars closed on the tick path are delivered off it: once each, in order, after the batch's orders."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from engine.model import Tick
+from engine.strategies import Strategy
+from engine.strategies import dispatch as dispatch_module
+from engine.strategies.bars import TIMEFRAMES, Bar, BarAggregator
+from engine.strategies.testing import Harness, make_tick
+
+SYMBOLS = tuple(f"S{i:02d}" for i in range(12))
+TOKENS = [101 + i for i in range(len(SYMBOLS))]
+Event = tuple  # ("tick", batch, token) or ("bar", timeframe, token, start_ns)
+
+
+class Recorder(Strategy):
+    """Logs every tick and bar it receives, in the order received."""
+
+    timeframes: tuple[str, ...] = ("1m", "5m")
+
+    def on_start(self) -> None:
+        self.log: list[Event] = []
+        self.bars: list[Bar] = []
+        self.batch = 0
+        for timeframe in self.timeframes:
+            self.subscribe_bars(timeframe)
+
+    def on_tick(self, tick: Tick) -> None:
+        self.log.append(("tick", self.batch, tick.instrument_token))
+
+    def on_bar(self, bar: Bar) -> None:
+        self.bars.append(bar)
+        self.log.append(("bar", bar.timeframe, bar.instrument_token, bar.start_ns))
+
+
+class MinuteRecorder(Recorder):
+    timeframes = ("1m",)
+
+
+class AllRecorder(Recorder):
+    timeframes = tuple(TIMEFRAMES)
+
+
+class BrokenOnBar(Recorder):
+    """Fails on its third bar: the others must still receive every bar."""
+
+    def on_bar(self, bar: Bar) -> None:
+        super().on_bar(bar)
+        if len(self.bars) == 3:
+            raise RuntimeError("bad bar")
+
+
+CLASSES = {"rec": Recorder, "minute": MinuteRecorder, "all": AllRecorder, "broken": BrokenOnBar}
+
+
+def batches(seed: int = 7) -> list[list[Tick]]:
+    """17 minutes of ticks from 09:15; each instrument ticks at random moments, some go quiet."""
+    rng = random.Random(seed)
+    h = Harness([], Path("."))  # only for its clock arithmetic
+    volume = dict.fromkeys(TOKENS, 1000)
+    out = []
+    for step in range(17 * 12):  # one batch per 5 s of exchange time
+        ts = h.at(0, 0.5) + step * 5_000_000_000
+        batch = []
+        for token in rng.sample(TOKENS, rng.randint(1, len(TOKENS))):
+            volume[token] += rng.randint(1, 50)
+            batch.append(make_tick(token, rng.uniform(90, 110), ts, volume[token]))
+        out.append(batch)
+    return out
+
+
+def expected_log(ticks: list[list[Tick]], tokens: set[int], timeframes: tuple[str, ...]) -> list:
+    """What a strategy must see: each batch's ticks, then the bars that batch closed, in order."""
+    aggregators = [BarAggregator(tf) for tf in sorted(timeframes)]
+    log: list[Event] = []
+    for number, batch in enumerate(ticks):
+        mine = [t for t in batch if t.instrument_token in tokens]
+        log += [("tick", number, t.instrument_token) for t in mine]
+        for tick in mine:
+            for aggregator in aggregators:
+                if (bar := aggregator.update(tick)) is not None:
+                    log.append(("bar", bar.timeframe, bar.instrument_token, bar.start_ns))
+    return log
+
+
+@pytest.fixture
+def one_bar_per_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A zero budget makes every bar its own loop turn: the most interleaving there can be.
+    monkeypatch.setattr(dispatch_module, "BAR_CHUNK_S", 0.0)
+
+
+@pytest.mark.usefixtures("one_bar_per_chunk")
+async def test_every_bar_reaches_every_strategy_once_in_order_before_the_next_batch(
+    tmp_path: Path,
+) -> None:
+    entries = [
+        {"name": "rec", "class": "rec", "instruments": list(SYMBOLS)},
+        {"name": "minute", "class": "minute", "instruments": list(SYMBOLS[:6])},
+        {"name": "all", "class": "all", "instruments": list(SYMBOLS[3:])},
+        {"name": "broken", "class": "broken", "instruments": list(SYMBOLS)},
+    ]
+    h = Harness(entries, tmp_path, symbols=SYMBOLS, builtins=CLASSES)
+    await h.manager.start()
+    strategies = [h.manager.strategy(e["name"]) for e in entries]
+    ticks = batches()
+    for number, batch in enumerate(ticks):
+        for strategy in strategies:
+            strategy.batch = number
+        h.bus.publish_ticks(batch)
+        if number % 3 == 0:
+            # Otherwise the next batch arrives while this one's bars are still queued.
+            await h.settle()
+    await h.settle()
+    assert h.manager.dispatch.bars_pending == 0
+
+    for entry, strategy in zip(entries[:3], strategies, strict=False):
+        tokens = {TOKENS[SYMBOLS.index(s)] for s in entry["instruments"]}
+        expected = expected_log(ticks, tokens, strategy.timeframes)
+        assert sum(e[0] == "bar" for e in expected) >= 90
+        assert strategy.log == expected, entry["name"]
+    broken = strategies[3]
+    assert h.manager.state("broken").value == "failed"
+    assert len(broken.bars) == 3  # nothing after the bar it failed on
+
+
+class TickBuyer(Strategy):
+    """Buys on every tick of its instruments."""
+
+    def on_tick(self, tick: Tick) -> None:
+        self.buy(tick.instrument_token)
+
+
+class BarBuyer(Strategy):
+    """Buys on every bar; notes how many orders had reached the gateway at each call."""
+
+    def on_start(self) -> None:
+        self.subscribe_bars("1m")
+        self.seen_at_gateway: list[int] = []
+
+    def on_bar(self, bar: Bar) -> None:
+        self.seen_at_gateway.append(len(self.gateway.submits))
+        self.buy(bar.instrument_token)
+
+
+@pytest.mark.usefixtures("one_bar_per_chunk")
+async def test_orders_of_the_closing_batch_go_out_before_its_bars_and_between_chunks(
+    tmp_path: Path,
+) -> None:
+    h = Harness(
+        [
+            {"name": "ticks", "class": "ticks", "instruments": ["AAA"]},
+            {"name": "bars", "class": "bars", "instruments": ["AAA", "BBB", "CCC"]},
+        ],
+        tmp_path,
+        builtins={"ticks": TickBuyer, "bars": BarBuyer},
+        fill=False,
+    )
+    await h.manager.start()
+    bars = h.manager.strategy("bars")
+    bars.gateway = h.gateway
+    h.bus.publish_ticks([make_tick(t, 100.0, h.at(0, 10), 1000) for t in (101, 102, 103)])
+    await h.settle()
+    assert h.orders() == [("ticks", "BUY", "AAA", 1)]
+    # 09:16:01 closes three 09:15 bars; its tick's order is at the gateway before any on_bar,
+    # and each bar's order before the next bar is delivered.
+    h.bus.publish_ticks([make_tick(t, 101.0, h.at(1, 1), 1100) for t in (101, 102, 103)])
+    assert bars.seen_at_gateway == []  # nothing on the tick path
+    await h.settle()
+    assert bars.seen_at_gateway == [2, 3, 4]
+    assert h.orders() == [
+        ("ticks", "BUY", "AAA", 1),
+        ("ticks", "BUY", "AAA", 1),
+        ("bars", "BUY", "AAA", 1),
+        ("bars", "BUY", "BBB", 1),
+        ("bars", "BUY", "CCC", 1),
+    ]
+
+
+async def test_outside_an_event_loop_bars_are_delivered_within_the_batch(tmp_path: Path) -> None:
+    h = Harness(
+        [{"name": "rec", "class": "minute", "instruments": ["AAA"]}], tmp_path, builtins=CLASSES
+    )
+    await h.manager.start()
+    recorder = h.manager.strategy("rec")
+    dispatch = h.manager.dispatch
+
+    def publish_without_loop() -> None:
+        dispatch.on_ticks([make_tick(101, 100.0, h.at(0, 5), 1000)])
+        dispatch.on_ticks([make_tick(101, 101.0, h.at(1, 5), 1100)])
+
+    import threading
+
+    worker = threading.Thread(target=publish_without_loop)
+    worker.start()
+    worker.join()
+    assert [(e[0], e[1]) for e in recorder.log if e[0] == "bar"] == [("bar", "1m")]
+    assert dispatch.bars_pending == 0
