@@ -66,6 +66,8 @@ class ClientOrderIdMinter:
             raise ValueError(f"run_id must be {RUN_LEN} letters or digits, got {run_id!r}")
         self._run = run_id.upper()
         self._counter = 0
+        self._millis = -1
+        self._prefix = ""
 
     @property
     def run_id(self) -> str:
@@ -78,7 +80,11 @@ class ClientOrderIdMinter:
         if self._counter >= 36**COUNTER_LEN:
             raise OverflowError("client order id counter exhausted")
         millis = self._clock.now_ns() // 1_000_000
-        coid = base36(millis, TIME_LEN) + self._run + base36(self._counter, COUNTER_LEN)
+        if millis != self._millis:
+            # Orders come in bursts (a bar close): the time part is shared within a millisecond.
+            self._millis = millis
+            self._prefix = base36(millis, TIME_LEN) + self._run
+        coid = self._prefix + base36(self._counter, COUNTER_LEN)
         if len(coid) > MAX_LEN:
             raise OverflowError(f"client order id {coid!r} exceeds {MAX_LEN} characters")
         return coid
