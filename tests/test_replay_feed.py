@@ -143,3 +143,35 @@ async def test_an_unbound_feed_fails_loudly() -> None:
     assert feed.finished.is_set() and isinstance(feed.error, RuntimeError)
     assert not feed.completed and not feed.progress().finished
     assert feed.state == "replay stopped"
+
+
+async def test_columnar_chunks_are_published_per_instant_with_their_columns() -> None:
+    from engine.quality.columns import ColumnarTicks
+
+    chunks = [
+        [tick(1, T0 + SEC), tick(2, T0 + SEC), tick(1, T0 + 2 * SEC)],
+        [tick(2, T0 + 3 * SEC), tick(3, T0 + 3 * SEC)],
+    ]
+
+    async def columnar() -> AsyncIterator[Sequence[Tick]]:
+        for chunk in chunks:
+            yield ColumnarTicks.from_ticks(chunk)
+
+    clock = ReplayClock(START)
+    bus = MessageBus()
+    feed = ReplayFeed(columnar, 5, [], [], clock, bus)
+    seen: list[tuple[int, list[int], list[int]]] = []
+
+    def stage(batch: Sequence[Tick]) -> Sequence[Tick]:
+        assert isinstance(batch, ColumnarTicks)
+        tokens = [t.instrument_token for t in batch]
+        seen.append((clock.now_ns(), tokens, batch.columns.token.tolist()))
+        return batch
+
+    bus.add_hot_path(stage)
+    await feed.run()
+    assert seen == [
+        (T0 + SEC, [1, 2], [1, 2]),
+        (T0 + 2 * SEC, [1], [1]),
+        (T0 + 3 * SEC, [2, 3], [2, 3]),  # a whole chunk goes as it is
+    ]

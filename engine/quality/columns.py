@@ -58,6 +58,14 @@ class ColumnarTicks(tuple[Tick, ...]):
         batch.columns = columns
         return batch
 
+    def rows(self, start: int, stop: int) -> ColumnarTicks:
+        """Ticks ``start:stop`` with their columns (numpy views: nothing is copied twice)."""
+        c = self.columns
+        sliced = TickColumns(
+            **{name: getattr(c, name)[start:stop] for name in _ARRAYS}, depth_ok=c.depth_ok
+        )
+        return ColumnarTicks(tuple.__getitem__(self, slice(start, stop)), sliced)
+
     @classmethod
     def from_ticks(cls, ticks: Sequence[Tick]) -> ColumnarTicks:
         """Take the columns from the ticks themselves (slow; for tests and odd producers)."""
@@ -92,3 +100,6 @@ class ColumnarTicks(tuple[Tick, ...]):
             depth_ok=depth_ok,
         )
         return cls(ticks, columns)
+
+
+_ARRAYS = tuple(name for name in TickColumns.__slots__ if name != "depth_ok")

@@ -13,10 +13,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
+import numpy as np
+
 from engine.bus import MessageBus
 from engine.clock import NS_PER_SECOND, Clock, LiveClock
 from engine.component import Component
 from engine.model import Instrument, MarketDay, Tick
+from engine.quality.columns import ColumnarTicks
 from engine.replay.clock import ReplayClock
 from engine.replay.progress import ReplayProgress
 
@@ -172,13 +175,8 @@ class ReplayFeed(Component):
         last_ts = 0
         async for chunk in self._source():
             n = len(chunk)
-            i = 0
-            while i < n:
-                first = chunk[i]
-                ts = first.exchange_ts_ns or first.received_ns
-                j = i + 1
-                while j < n and (chunk[j].exchange_ts_ns or chunk[j].received_ns) == ts:
-                    j += 1
+            columnar = isinstance(chunk, ColumnarTicks)
+            for i, j, ts in _instants(chunk):
                 if pace:
                     if not anchor_wall or ts - last_ts > self._max_idle_ns:
                         anchor_sim, anchor_wall = ts, self._wall.monotonic()
@@ -197,11 +195,35 @@ class ReplayFeed(Component):
                     await asyncio.sleep(0)
                 else:
                     clock.move_to(ts)
-                publish(chunk[i:j] if j - i < n else chunk)
+                if j - i == n:
+                    publish(chunk)
+                else:
+                    publish(chunk.rows(i, j) if columnar else chunk[i:j])  # type: ignore[attr-defined]
                 self.done += j - i
                 if settle is not None:
                     await settle()
                 if any(q.depth for q in queues):
                     # Order events and fills reach the strategies before the next tick.
                     await asyncio.sleep(0)
-                i = j
+
+
+def _instants(chunk: Sequence[Tick]) -> list[tuple[int, int, int]]:
+    """``(start, stop, time)`` of each run of ticks that share one exchange time."""
+    if isinstance(chunk, ColumnarTicks) and len(chunk):
+        c = chunk.columns
+        times = np.where(c.exchange_ts_ns != 0, c.exchange_ts_ns, c.received_ns)
+        cuts = (np.flatnonzero(times[1:] != times[:-1]) + 1).tolist()
+        starts, stops = [0, *cuts], [*cuts, len(chunk)]
+        return [(i, j, int(times[i])) for i, j in zip(starts, stops, strict=True)]
+    runs: list[tuple[int, int, int]] = []
+    n = len(chunk)
+    i = 0
+    while i < n:
+        first = chunk[i]
+        ts = first.exchange_ts_ns or first.received_ns
+        j = i + 1
+        while j < n and (chunk[j].exchange_ts_ns or chunk[j].received_ns) == ts:
+            j += 1
+        runs.append((i, j, ts))
+        i = j
+    return runs

@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+import numpy as np
 
 from engine.clock import LiveClock
 from engine.model import DEPTH_LEVELS, Instrument, MarketDay, Tick
+from engine.quality.columns import ColumnarTicks, TickColumns
 from engine.settings import Settings
 from engine.storage.errors import TickStoreError
 from engine.storage.schema import TICK_COLUMNS
@@ -148,31 +150,68 @@ _FLAT_SELECT = ", ".join(
 PREFETCH = 2
 
 
-def _decode(block: Sequence[Sequence[Any]]) -> list[Tick]:
+def _decode(block: Sequence[Any]) -> ColumnarTicks:
     fields: list[Sequence[Any]] = []
+    by_field: dict[str, Any] = {}
     j = 0
+    full_depth = True
     for column in TICK_COLUMNS:
         if not column.is_array:
             fields.append(block[j])
+            by_field[column.field] = block[j]
             j += 1
             continue
         lengths = block[j + DEPTH_LEVELS]
         levels = list(zip(*block[j : j + DEPTH_LEVELS], strict=True))
         if lengths.count(DEPTH_LEVELS) != len(lengths):
             # Missing levels read back as zeros: cut them off again (an empty book stays empty).
+            full_depth = False
             cut = zip(levels, lengths, strict=True)
             levels = [lv if n == DEPTH_LEVELS else lv[:n] for lv, n in cut]
         fields.append(levels)
+        by_field[column.field] = block[j : j + DEPTH_LEVELS]
         j += DEPTH_LEVELS + 1
-    return list(map(Tick, *fields))
+    ticks = list(map(Tick, *fields))
+    return ColumnarTicks(ticks, _columns(by_field, len(ticks), full_depth))
 
 
-async def _prefetched(client: Any, sql: str, params: dict[str, Any]) -> AsyncIterator[list[Tick]]:
+def _columns(by_field: dict[str, Any], n: int, full_depth: bool) -> TickColumns:
+    """The quality monitor's columns, straight from the store's buffers (no tick is read)."""
+
+    def col(name: str, dtype: type) -> np.ndarray:
+        return np.asarray(by_field[name], dtype=dtype)
+
+    def depth(name: str) -> np.ndarray:
+        if not full_depth:
+            return np.zeros((n, 0))
+        return np.column_stack([np.asarray(level, dtype=np.float64) for level in by_field[name]])
+
+    return TickColumns(
+        token=col("instrument_token", np.int64),
+        ltp=col("ltp", np.float64),
+        last_qty=col("last_qty", np.int64),
+        volume=col("volume", np.int64),
+        open=col("open", np.float64),
+        high=col("high", np.float64),
+        low=col("low", np.float64),
+        close=col("close", np.float64),
+        exchange_ts_ns=col("exchange_ts_ns", np.int64),
+        last_trade_ts_ns=col("last_trade_ts_ns", np.int64),
+        received_ns=col("received_ns", np.int64),
+        bid_px=depth("bid_px"),
+        ask_px=depth("ask_px"),
+        depth_ok=full_depth,
+    )
+
+
+async def _prefetched(
+    client: Any, sql: str, params: dict[str, Any]
+) -> AsyncIterator[Sequence[Tick]]:
     loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[list[Tick] | BaseException | None] = asyncio.Queue(PREFETCH)
+    queue: asyncio.Queue[Sequence[Tick] | BaseException | None] = asyncio.Queue(PREFETCH)
     stop = threading.Event()
 
-    def hand_over(item: list[Tick] | BaseException | None) -> bool:
+    def hand_over(item: Sequence[Tick] | BaseException | None) -> bool:
         future = asyncio.run_coroutine_threadsafe(queue.put(item), loop)
         while not stop.is_set():
             try:
