@@ -132,6 +132,17 @@ async def test_an_idle_session_is_closed(tmp_path: Path) -> None:
         assert "BYE" not in (completed.stdout or "")
 
 
+async def test_a_client_that_disconnects_frees_its_session(ssh) -> None:  # type: ignore[no-untyped-def]
+    port, key, _ = ssh  # one session at most
+    common = {"username": "tara", "client_keys": [key], "known_hosts": None, "agent_path": None}
+    async with asyncssh.connect("127.0.0.1", port, **common) as conn:
+        await read_until(await conn.create_process(term_type="xterm"), "SIZE")
+    # Dropped mid-session: its process is ended, so the slot is free for the next login.
+    async with asyncssh.connect("127.0.0.1", port, **common) as conn:
+        again = await conn.create_process(term_type="xterm")
+        assert "ID tara" in await read_until(again, "SIZE")
+
+
 def test_serve_ssh_options_come_from_settings_and_flags(tmp_path: Path) -> None:
     from alphapt_tui.cli import build_parser
     from alphapt_tui.ssh_server import options_from
