@@ -10,15 +10,19 @@ generous enough for a loaded two-core machine.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
+import pty
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import termios
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +32,7 @@ import pyte
 import pytest
 from nats.aio.client import Client as Nats
 
+from alphapt_tui.ssh_server import set_winsize
 from engine.auth.signing import load_or_create_secret, session_key, sign
 from engine.distributed import rpc
 from engine.distributed.rpc_client import NatsEngineClient
@@ -37,6 +42,9 @@ from engine.snapshot import CommandResult
 from tests.services import nats_url
 
 __all__ = ["nats_url"]
+
+# Each step has its own bound (WAIT_S); the whole scenario may take minutes under load.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 WAIT_S = 90.0
 """Bound on any one wait: far above what a loaded machine needs, so only a hang fails."""
@@ -65,7 +73,7 @@ class Desk:
 
     def client(self) -> NatsEngineClient:
         """A read-only view of the daemon over NATS (no session: never used to trade)."""
-        return NatsEngineClient(self.nats_url, self.prefix, timeout=10)
+        return NatsEngineClient(self.nats_url, self.prefix, timeout=30, connect_timeout=30)
 
 
 def wait_for_line(path: Path, pattern: str, process: subprocess.Popen[bytes]) -> re.Match[str]:
@@ -105,6 +113,10 @@ def desk(tmp_path_factory: pytest.TempPathFactory, nats_url: str) -> Iterator[De
             "ALPHAPT_NATS__SUBJECT_PREFIX": prefix,
             "ALPHAPT_NATS__STREAM_PREFIX": prefix.upper(),
             "ALPHAPT_NATS__STORAGE": "memory",
+            # A loaded two-core machine: slow answers allowed, and fewer frames to draw for
+            # the desks sharing it. (Fewer ticks would not do: risk refuses stale quotes.)
+            "ALPHAPT_NATS__RPC_TIMEOUT_S": "20",
+            "ALPHAPT_UI__REFRESH_HZ": "2",
             "ALPHAPT_METRICS__PORT": "0",
             "ALPHAPT_STORAGE__ENABLED": "false",
         }
@@ -184,55 +196,74 @@ async def serve_ssh(desk: Desk, *flags: str) -> AsyncIterator[SshServer]:
 
 
 class Terminal:
-    """An SSH session with a PTY, and the screen its output draws (pyte)."""
+    """A terminal at the client end of an SSH session, and the screen it shows (pyte)."""
 
-    def __init__(self, process: asyncssh.SSHClientProcess, columns: int, rows: int) -> None:
-        self.process = process
+    def __init__(self, columns: int, rows: int) -> None:
         self.screen = pyte.Screen(columns, rows)
         self.stream = pyte.ByteStream(self.screen)
         self.raw = bytearray()
         self.closed = False
         self._updated = asyncio.Event()
-        self._reader = asyncio.create_task(self._read())
 
-    async def _read(self) -> None:
-        try:
-            while chunk := await self.process.stdout.read(65536):
-                self.raw.extend(chunk)
-                self.stream.feed(chunk)
-                self._updated.set()
-        finally:
+    def feed(self, chunk: bytes) -> None:
+        """Output of the session, as the terminal receives it (empty: the session ended)."""
+        if not chunk:
             self.closed = True
-            self._updated.set()
+        self.raw.extend(chunk)
+        self.stream.feed(chunk)
+        self._updated.set()
 
     def text(self) -> str:
         """What the screen shows now, one line per row."""
         return "\n".join(self.screen.display)
 
     async def wait_for(
-        self, wanted: str | Callable[[str], bool], keep_alive: str = "", timeout: float = WAIT_S
+        self, wanted: str | Callable[[str], object], keep_alive: str = "", timeout: float = WAIT_S
     ) -> str:
         """The screen once it shows ``wanted``; ``keep_alive`` is typed each second meanwhile."""
         check = wanted if callable(wanted) else (lambda text: wanted in text)
-        async with asyncio.timeout(timeout):
-            while not check(text := self.text()):
-                if self.closed:
-                    raise AssertionError(f"session ended before {wanted!r}:\n{text}")
-                self._updated.clear()
-                try:
-                    await asyncio.wait_for(self._updated.wait(), 1.0)
-                except TimeoutError:
-                    if keep_alive:
-                        self.type(keep_alive)
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not check(text := self.text()):
+            if self.closed or asyncio.get_running_loop().time() > deadline:
+                why = "session ended" if self.closed else f"{timeout:g} s passed"
+                raise AssertionError(f"{why} before {wanted!r}; the screen:\n{text}")
+            self._updated.clear()
+            try:
+                await asyncio.wait_for(self._updated.wait(), 1.0)
+            except TimeoutError:
+                if keep_alive:
+                    self.type(keep_alive)
         return text
 
     def type(self, keys: str) -> None:
         """Keystrokes, as the user types them."""
-        self.process.stdin.write(keys.encode())
+        raise NotImplementedError
 
     def resize(self, columns: int, rows: int) -> None:
         """The user's window changes size."""
         self.screen.resize(rows, columns)
+
+
+class AsyncSshTerminal(Terminal):
+    """The session of an asyncssh client."""
+
+    def __init__(self, process: asyncssh.SSHClientProcess, columns: int, rows: int) -> None:
+        super().__init__(columns, rows)
+        self.process = process
+        self._reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        try:
+            while chunk := await self.process.stdout.read(65536):
+                self.feed(chunk)
+        finally:
+            self.feed(b"")
+
+    def type(self, keys: str) -> None:
+        self.process.stdin.write(keys.encode())
+
+    def resize(self, columns: int, rows: int) -> None:
+        super().resize(columns, rows)
         self.process.change_terminal_size(columns, rows)
 
     async def ended(self) -> asyncssh.SSHCompletedProcess:
@@ -245,19 +276,89 @@ class Terminal:
 @asynccontextmanager
 async def ssh_session(
     port: int, user: str, key: asyncssh.SSHKey, columns: int = 120, rows: int = 40
-) -> AsyncIterator[Terminal]:
-    """``ssh -t -p PORT user@127.0.0.1`` with ``key``, as a :class:`Terminal`."""
+) -> AsyncIterator[AsyncSshTerminal]:
+    """``ssh -t -p PORT user@127.0.0.1`` with ``key``, through asyncssh's client."""
     async with asyncssh.connect(
         "127.0.0.1", port, username=user, client_keys=[key], known_hosts=None, agent_path=None
     ) as conn:
         process = await conn.create_process(
             term_type="xterm-256color", term_size=(columns, rows), encoding=None
         )
-        terminal = Terminal(process, columns, rows)
+        terminal = AsyncSshTerminal(process, columns, rows)
         try:
             yield terminal
         finally:
             terminal._reader.cancel()
+
+
+class OpenSshTerminal(Terminal):
+    """OpenSSH's ``ssh`` running in a PTY of its own, as in a user's terminal window."""
+
+    def __init__(self, master: int, process: asyncio.subprocess.Process, columns: int, rows: int):
+        super().__init__(columns, rows)
+        self.master, self.process = master, process
+        asyncio.get_running_loop().add_reader(master, self._read)
+
+    def _read(self) -> None:
+        try:
+            chunk = os.read(self.master, 65536)
+        except OSError:  # EIO: ssh has exited and closed the terminal
+            chunk = b""
+        if not chunk:
+            asyncio.get_running_loop().remove_reader(self.master)
+        self.feed(chunk)
+
+    def type(self, keys: str) -> None:
+        os.write(self.master, keys.encode())
+
+    def resize(self, columns: int, rows: int) -> None:
+        super().resize(columns, rows)
+        set_winsize(self.master, columns, rows)  # ssh gets SIGWINCH and tells the server
+
+    async def ended(self) -> int:
+        """ssh's exit status."""
+        async with asyncio.timeout(WAIT_S):
+            return await self.process.wait()
+
+
+@asynccontextmanager
+async def openssh_session(
+    port: int, user: str, identity: Path, columns: int = 120, rows: int = 40
+) -> AsyncIterator[OpenSshTerminal]:
+    """``ssh -p PORT user@127.0.0.1`` in a terminal, with no config, agent or known hosts."""
+    master, slave = pty.openpty()
+    set_winsize(master, columns, rows)
+    options = {
+        "BatchMode": "yes",
+        "IdentitiesOnly": "yes",
+        "IdentityAgent": "none",
+        "StrictHostKeyChecking": "no",
+        "UserKnownHostsFile": "/dev/null",
+        "GlobalKnownHostsFile": "/dev/null",
+        "LogLevel": "ERROR",
+    }
+    process = await asyncio.create_subprocess_exec(
+        *("ssh", "-F", "/dev/null", "-i", str(identity), "-p", str(port)),
+        *(f"-o{key}={value}" for key, value in options.items()),
+        f"{user}@127.0.0.1",
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env={**os.environ, "TERM": "xterm-256color"},
+        start_new_session=True,
+        preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),  # resizes reach ssh
+    )
+    os.close(slave)
+    terminal = OpenSshTerminal(master, process, columns, rows)
+    try:
+        yield terminal
+    finally:
+        with suppress(ProcessLookupError):
+            process.kill()
+        await process.wait()
+        with suppress(ValueError, OSError):
+            asyncio.get_running_loop().remove_reader(master)
+        os.close(master)
 
 
 def restored(raw: bytes | bytearray) -> bool:
@@ -276,9 +377,9 @@ def desk_drawn(text: str) -> bool:
 async def request(desk: Desk, method: str, payload: bytes) -> CommandResult:
     """Publish ``payload`` on ``<prefix>.rpc.<method>`` as anyone with NATS access could."""
     nc = Nats()
-    await nc.connect(desk.nats_url)
+    await nc.connect(desk.nats_url, connect_timeout=30, allow_reconnect=False)
     try:
-        msg = await nc.request(rpc.rpc_subject(desk.prefix, method), payload, timeout=10)
+        msg = await nc.request(rpc.rpc_subject(desk.prefix, method), payload, timeout=30)
     finally:
         await nc.close()
     reply = rpc.decode_reply(msg.data)
@@ -337,9 +438,11 @@ async def test_trader_trades_while_a_viewer_watches_and_cannot(desk: Desk) -> No
             audit = await client.audit(0, 2**62)
         finally:
             await client.close()
-        row = next(r for r in audit if r.action == "SubmitOrder" and r.user == "tara")
-        assert (row.result, row.source) == ("ok", "127.0.0.1")
-        assert order_id in row.detail and row.session
+        row = next(r for r in audit if order_id in r.detail)
+        assert (row.user, row.action, row.result) == ("tara", "SubmitOrder", "ok")
+        assert row.source == "127.0.0.1"
+        started = [line for line in server.log.read_text().splitlines() if "role=trader" in line]
+        assert re.findall(r"\bsession=(\w+)", "".join(started)) == [row.session]
 
         # The viewer sees the trader's order on the blotter (All tab).
         viewer.type("2")
@@ -429,3 +532,41 @@ async def wait_until(condition: Callable[[], bool]) -> None:
     async with asyncio.timeout(WAIT_S):
         while not condition():
             await asyncio.sleep(0.1)
+
+
+@pytest.mark.skipif(shutil.which("ssh") is None, reason="no OpenSSH client (openssh-client)")
+async def test_a_trader_added_while_running_trades_with_openssh(desk: Desk) -> None:
+    otto = asyncssh.generate_private_key("ssh-ed25519")
+    identity = desk.root / "otto_ed25519"
+    identity.write_bytes(otto.export_private_key())
+    identity.chmod(0o600)
+    async with serve_ssh(desk) as server:
+        # The admin adds otto's key with its role; neither server restarts.
+        with (desk.data_dir / "auth" / "authorized_keys").open("a") as keys:
+            keys.write(f"user=otto,role=trader {otto.export_public_key().decode().strip()}\n")
+        async with openssh_session(server.port, "otto", identity) as otto_desk:
+            await otto_desk.wait_for(desk_drawn)
+            otto_desk.resize(160, 45)  # the window of the user's own terminal
+            await otto_desk.wait_for("BidQty")
+
+            otto_desk.type("b")
+            await otto_desk.wait_for(lambda t: "BUY RELIANCE (NSE)" in t and "Value ₹" in t)
+            # Quantity 1 → 3, then Enter places it; one key per read, as a person types.
+            otto_desk.type("\x7f")
+            await otto_desk.wait_for("quantity must be a whole number (got nothing)")
+            otto_desk.type("3")
+            await otto_desk.wait_for(lambda t: "got nothing" not in t)
+            otto_desk.type("\r")
+            placed = await otto_desk.wait_for(re.compile(r"\w+ placed: BUY 3 NSE:RELIANCE").search)
+            order_id = re.search(r"(\w+) placed: BUY 3", placed).group(1)  # type: ignore[union-attr]
+
+            otto_desk.type("q")
+            assert await otto_desk.ended() == 0
+            assert restored(otto_desk.raw)
+    client = desk.client()
+    try:
+        audit = await client.audit(0, 2**62)
+    finally:
+        await client.close()
+    row = next(r for r in audit if r.user == "otto" and r.action == "SubmitOrder")
+    assert row.result == "ok" and order_id in row.detail
