@@ -6,7 +6,9 @@ the login name must be the key's user. Each session gets a PTY running
 ``alphapt-tui attach`` in its own process, started with a session key derived from the
 secret it shares with the daemon, so every command it sends is signed for that user and
 role (``engine.auth.remote``). Window resizes are passed through; a session without
-keyboard input for ``idle_timeout_s`` is closed. See docs/ssh.md.
+keyboard input for ``idle_timeout_s`` is closed. A session and its desk process end
+together: the desk quitting ends the session, and the client leaving, the idle timeout or
+the server stopping ends the desk (SIGTERM, then SIGKILL). See docs/ssh.md.
 """
 
 from __future__ import annotations
