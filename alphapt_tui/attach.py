@@ -7,9 +7,18 @@ Several terminals may attach to one daemon; they all see the same state.
 
 from __future__ import annotations
 
+import asyncio
+import signal
+from contextlib import suppress
+
 from alphapt_tui.app import DeskApp
 from engine.distributed.rpc_client import NatsEngineClient
 from engine.settings import Settings
+
+HANGUP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+"""Signals that close the desk as ``q`` does, giving the terminal back (an SSH session's
+end, an idle timeout, a service manager); Textual would otherwise die with the terminal
+still in its alternate screen and mouse mode."""
 
 
 class AttachedDesk(DeskApp):
@@ -17,7 +26,17 @@ class AttachedDesk(DeskApp):
 
     client: NatsEngineClient
 
+    def on_mount(self) -> None:
+        loop = asyncio.get_running_loop()
+        with suppress(ValueError, RuntimeError):  # only the main thread's loop gets signals
+            for signum in HANGUP_SIGNALS:
+                loop.add_signal_handler(signum, self.exit)
+
     async def on_unmount(self) -> None:
+        loop = asyncio.get_running_loop()
+        with suppress(ValueError, RuntimeError):
+            for signum in HANGUP_SIGNALS:
+                loop.remove_signal_handler(signum)
         await self.client.close()
 
 

@@ -6,7 +6,9 @@ the login name must be the key's user. Each session gets a PTY running
 ``alphapt-tui attach`` in its own process, started with a session key derived from the
 secret it shares with the daemon, so every command it sends is signed for that user and
 role (``engine.auth.remote``). Window resizes are passed through; a session without
-keyboard input for ``idle_timeout_s`` is closed. See docs/ssh.md.
+keyboard input for ``idle_timeout_s`` is closed. A session and its desk process end
+together: the desk quitting ends the session, and the client leaving, the idle timeout or
+the server stopping ends the desk (SIGTERM, then SIGKILL). See docs/ssh.md.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import contextlib
 import fcntl
 import os
 import pty
+import signal
 import struct
 import sys
 import termios
@@ -33,6 +36,9 @@ from engine.auth.remote import ENV_ID, ENV_KEY, ENV_ROLE, ENV_SOURCE, ENV_USER
 from engine.auth.signing import load_or_create_secret, session_key
 
 log = structlog.get_logger("alphapt_tui.ssh")
+
+SIGNAL_GRACE_S = 5.0
+"""How long a session's desk has to exit after SIGTERM before it is killed."""
 
 
 @dataclass
@@ -123,6 +129,7 @@ class SessionRunner:
         self.options = options
         self.active = 0
         self.secret = load_or_create_secret(options.secret_file)
+        self.children: set[asyncio.subprocess.Process] = set()
 
     def environment(self, entry: AuthorizedKey, session: str, source: str, term: str) -> dict:
         """The session process's environment: ours, the terminal, and the session identity."""
@@ -160,6 +167,10 @@ class SessionRunner:
         finally:
             self.active -= 1
 
+    async def close(self) -> None:
+        """End every session's desk process (the server is stopping)."""
+        await asyncio.gather(*(_end(child, SIGNAL_GRACE_S) for child in list(self.children)))
+
     async def _run(self, process: asyncssh.SSHServerProcess, entry: AuthorizedKey) -> None:
         peer = process.get_extra_info("peername") or ("?",)
         session = uuid.uuid4().hex[:12]
@@ -177,10 +188,21 @@ class SessionRunner:
             preexec_fn=_controlling_tty,
         )
         os.close(slave)
+        self.children.add(child)
         loop = asyncio.get_running_loop()
-        idle = _IdleTimer(loop, self.options.idle_timeout_s, lambda: _stop(child))
+        ending: set[asyncio.Task[None]] = set()
+
+        def end(why: str) -> None:
+            # SIGTERM lets the desk give the terminal back; SIGKILL if it does not exit.
+            if child.returncode is None and not ending:
+                log.info("ending ssh session", user=entry.user, session=session, why=why)
+                ending.add(loop.create_task(_end(child, SIGNAL_GRACE_S)))
+
+        idle = _IdleTimer(loop, self.options.idle_timeout_s, lambda: end("idle"))
         loop.add_reader(master, _pump_out, master, process)
         pump_in = asyncio.create_task(_pump_in(process, master, idle))
+        # The client going away (EOF or a dropped connection) ends its desk process too.
+        pump_in.add_done_callback(lambda _: end("client gone"))
         try:
             status = await child.wait()
         finally:
@@ -188,22 +210,35 @@ class SessionRunner:
             _drain(master, process)
             idle.cancel()
             pump_in.cancel()
-            _stop(child)
+            if child.returncode is None:  # cancelled: the server is stopping
+                await _end(child, SIGNAL_GRACE_S)
+            self.children.discard(child)
             os.close(master)
         log.info("ssh session ended", user=entry.user, session=session, status=status)
-        process.exit(status if status >= 0 else 1)
+        with contextlib.suppress(OSError, asyncssh.Error):
+            if idle.expired:
+                seconds = f"{self.options.idle_timeout_s:g}"
+                process.stderr.write(
+                    f"alphapt-tui: session closed after {seconds} s without input\r\n".encode()
+                )
+            process.exit(status if status >= 0 else 1)
 
 
 class _IdleTimer:
     """Calls ``expire`` after ``seconds`` without :meth:`touch`."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, seconds: float, expire: Any) -> None:
-        self.loop, self.seconds, self.expire = loop, seconds, expire
-        self.handle = loop.call_later(seconds, expire)
+        self.loop, self.seconds, self._expire = loop, seconds, expire
+        self.expired = False
+        self.handle = loop.call_later(seconds, self._fire)
+
+    def _fire(self) -> None:
+        self.expired = True
+        self._expire()
 
     def touch(self) -> None:
         self.handle.cancel()
-        self.handle = self.loop.call_later(self.seconds, self.expire)
+        self.handle = self.loop.call_later(self.seconds, self._fire)
 
     def cancel(self) -> None:
         self.handle.cancel()
@@ -221,7 +256,9 @@ def _pump_out(master: int, process: asyncssh.SSHServerProcess) -> None:
     except OSError:  # EIO: the session process closed the terminal
         data = b""
     if data:
-        process.stdout.write(data)
+        # A closed channel drops the output; the reader keeps the PTY drained until exit.
+        with contextlib.suppress(OSError, asyncssh.Error):
+            process.stdout.write(data)
     else:
         asyncio.get_running_loop().remove_reader(master)
 
@@ -236,7 +273,8 @@ def _drain(master: int, process: asyncssh.SSHServerProcess) -> None:
             return
         if not data:
             return
-        process.stdout.write(data)
+        with contextlib.suppress(OSError, asyncssh.Error):
+            process.stdout.write(data)
 
 
 async def _pump_in(process: asyncssh.SSHServerProcess, master: int, idle: _IdleTimer) -> None:
@@ -248,21 +286,38 @@ async def _pump_in(process: asyncssh.SSHServerProcess, master: int, idle: _IdleT
             continue
         except (asyncssh.BreakReceived, asyncssh.SignalReceived):
             continue
+        except (OSError, asyncssh.Error):  # the connection is gone
+            return
         if not data:
             return
         idle.touch()
-        os.write(master, data)
+        try:
+            os.write(master, data)
+        except OSError:  # the session process has gone
+            return
 
 
-def _stop(child: asyncio.subprocess.Process) -> None:
+async def _end(child: asyncio.subprocess.Process, grace: float) -> None:
+    """Terminate ``child``; kill it if it has not exited after ``grace`` seconds."""
     if child.returncode is None:
         with contextlib.suppress(ProcessLookupError):
             child.terminate()
+    try:
+        await asyncio.wait_for(child.wait(), grace)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            child.kill()
+        await child.wait()
 
 
-async def start_server(options: SshOptions) -> asyncssh.SSHAcceptor:
-    """Listen for SSH sessions; returns the acceptor (``close()`` it to stop)."""
-    runner = SessionRunner(options)
+async def start_server(
+    options: SshOptions, runner: SessionRunner | None = None
+) -> asyncssh.SSHAcceptor:
+    """Listen for SSH sessions; returns the acceptor (``close()`` it to stop listening).
+
+    Pass ``runner`` to end its sessions' processes with :meth:`SessionRunner.close`.
+    """
+    runner = runner or SessionRunner(options)
     return await asyncssh.create_server(
         lambda: DeskSshServer(options),
         options.host,
@@ -280,15 +335,24 @@ async def start_server(options: SshOptions) -> asyncssh.SSHAcceptor:
 
 
 def run_serve_ssh(options: SshOptions) -> int:
-    """Serve until interrupted."""
+    """Serve until SIGINT or SIGTERM, then end every session's desk process."""
 
     async def serve() -> None:
-        acceptor = await start_server(options)
-        print(f"alphapt-tui: SSH desk on {options.host}:{options.port}", file=sys.stderr)
+        runner = SessionRunner(options)
+        acceptor = await start_server(options, runner)
+        host, port = acceptor.sockets[0].getsockname()[:2]  # the real port when given 0
+        print(f"alphapt-tui: SSH desk on {host}:{port}", file=sys.stderr, flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
         try:
-            await acceptor.wait_closed()
+            await stop.wait()
         finally:
             acceptor.close()
+            await runner.close()
+            await acceptor.wait_closed()
+        log.info("ssh server stopped")
 
     try:
         asyncio.run(serve())

@@ -132,6 +132,25 @@ async def test_an_idle_session_is_closed(tmp_path: Path) -> None:
         assert "BYE" not in (completed.stdout or "")
 
 
+async def test_a_client_that_disconnects_frees_its_session(ssh) -> None:  # type: ignore[no-untyped-def]
+    port, key, _ = ssh  # one session at most
+    common = {"username": "tara", "client_keys": [key], "known_hosts": None, "agent_path": None}
+    async with asyncssh.connect("127.0.0.1", port, **common) as conn:
+        await read_until(await conn.create_process(term_type="xterm"), "SIZE")
+    # Dropped mid-session: its process is ended, so the slot frees for the next login
+    # (at once before the fix it never did; the server needs a moment to notice).
+    async with asyncio.timeout(20), asyncssh.connect("127.0.0.1", port, **common) as conn:
+        while True:
+            again = await conn.create_process(term_type="xterm")
+            first = await again.stdout.read(1024)
+            if first:
+                break
+            assert "too many sessions" in await again.stderr.read()
+            await asyncio.sleep(0.05)
+        seen = first if "SIZE" in first else first + await read_until(again, "SIZE")
+        assert "ID tara" in seen
+
+
 def test_serve_ssh_options_come_from_settings_and_flags(tmp_path: Path) -> None:
     from alphapt_tui.cli import build_parser
     from alphapt_tui.ssh_server import options_from
