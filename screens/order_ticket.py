@@ -10,6 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from alphapt_tui import formatting as fmt
+from alphapt_tui.widgets.ordered_input import OrderedInput
 from engine.orders.commands import ModifyOrder, SubmitOrder
 from engine.orders.model import (
     MARKET_PROTECTION_AUTO,
@@ -77,7 +78,9 @@ class OrderTicketScreen(ModalScreen[CommandResult | None]):
             yield Label(id="title")
             with Grid(id="fields"):
                 yield Label("Quantity")
-                yield Input(str(order.quantity if order else 1), id="quantity", type="integer")
+                yield OrderedInput(
+                    str(order.quantity if order else 1), id="quantity", type="integer"
+                )
                 yield Label("Type")
                 yield Select(
                     _options(OrderType),
@@ -86,9 +89,9 @@ class OrderTicketScreen(ModalScreen[CommandResult | None]):
                     id="order_type",
                 )
                 yield Label("Price")
-                yield Input(f"{price:.2f}", id="price")
+                yield OrderedInput(f"{price:.2f}", id="price")
                 yield Label("Trigger")
-                yield Input(f"{order.trigger_price:.2f}" if order else "0", id="trigger")
+                yield OrderedInput(f"{order.trigger_price:.2f}" if order else "0", id="trigger")
                 yield Label("Product")
                 yield Select(
                     _options(Product),
@@ -234,13 +237,35 @@ class OrderTicketScreen(ModalScreen[CommandResult | None]):
     @on(Button.Pressed, "#place")
     @on(Input.Submitted)
     def action_submit(self) -> None:
-        """Send the order (asking first above the configured value)."""
+        """Send the order (asking first above the configured value).
+
+        Keys typed just before (ctrl+s in the same burst as the digits) reach the fields
+        first, and the order is judged on a fresh estimate of what the fields now say,
+        never on the last estimate shown, which may be of a smaller quantity.
+        """
+        focused = self.focused
+        if isinstance(focused, OrderedInput):
+            focused.after_typing(self._submit)
+        else:
+            self._submit()
+
+    @work(exclusive=True, group="submit")
+    async def _submit(self) -> None:
         command = self.build_command()
-        if command is None or (self.estimate is not None and not self.estimate.ok):
+        if command is None:
             self._show()
             self.notify("fix the ticket first", severity="error")
             return
-        value = self.estimate.value if self.estimate is not None else 0.0
+        try:
+            self.estimate = await self.app.client.estimate(command)
+        except Exception as exc:
+            self.estimate = None
+            self.local_problems = [f"engine unreachable: {type(exc).__name__}"]
+        self._show()
+        if self.estimate is None or not self.estimate.ok:
+            self.notify("fix the ticket first", severity="error")
+            return
+        value = self.estimate.value
         threshold = self.app.settings.ui.confirm_above
         if self.modifying is None and value > threshold:
 

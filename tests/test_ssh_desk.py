@@ -572,12 +572,6 @@ async def test_a_trader_added_while_running_trades_with_openssh(desk: Desk) -> N
     assert row.result == "ok" and order_id in row.detail
 
 
-@pytest.mark.xfail(
-    reason="desk bug: keys that arrive in one read run out of order (Textual runs an Input's "
-    "non-priority bindings such as Backspace and Enter after the key bubbles back up, typed "
-    "characters at once), so Backspace 3 0 Enter on the ticket places 3, not 30",
-    strict=False,
-)
 async def test_keys_typed_in_one_burst_are_applied_in_order(desk: Desk) -> None:
     # A lagged SSH link, or a desk busy redrawing, delivers keystrokes together.
     async with (

@@ -115,3 +115,38 @@ async def test_kill_switch_cancels_everything_and_halts(desk_app, frozen_kernel)
         await fill_ticket(pilot, ticket, quantity="1", order_type="MARKET")
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: any("HALTED" in p for p in ticket.local_problems))
+
+
+def burst(pilot, *keys: str) -> None:
+    """Keys that arrive in one read (a lagged SSH link): posted together, none awaited."""
+    from textual import events
+
+    for key in keys:
+        pilot.app.post_message(events.Key(key, key if len(key) == 1 else None))
+
+
+async def test_a_burst_of_keys_edits_the_ticket_in_the_order_typed(desk_app) -> None:
+    async with desk_app.run_test(size=(160, 48)) as pilot:
+        await loaded(pilot)
+        ticket = await open_ticket(pilot)
+        assert ticket.focused is ticket.query_one("#quantity", Input)
+        burst(pilot, "backspace", "3", "0", "enter")
+        await wait_until(pilot, lambda: len(pilot.app.orders) == 1)
+        assert pilot.app.orders[0].quantity == 30
+        ticket = await open_ticket(pilot)
+        burst(pilot, "backspace", "2", "5", "ctrl+s")
+        await wait_until(pilot, lambda: len(pilot.app.orders) == 2)
+        assert sorted(o.quantity for o in pilot.app.orders) == [25, 30]
+
+
+async def test_submit_right_after_typing_judges_what_was_typed_not_the_last_estimate(
+    desk_app,
+) -> None:
+    async with desk_app.run_test(size=(160, 48)) as pilot:
+        await loaded(pilot)
+        ticket = await open_ticket(pilot)
+        assert ticket.estimate.value < pilot.app.settings.ui.confirm_above
+        # 1 → 200 shares (₹3 lakh) and ctrl+s before any new estimate came back.
+        burst(pilot, "backspace", "2", "0", "0", "ctrl+s")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen))
+        assert pilot.app.orders == ()
