@@ -37,6 +37,16 @@ def _symbol(row: QuoteRow) -> str:
     return row.tradingsymbol
 
 
+def _symbol_in(width: int):  # type: ignore[no-untyped-def]
+    """The symbol cut to ``width`` from the left: a contract's strike and CE/PE are at its end."""
+
+    def shown(row: QuoteRow) -> str:
+        symbol = row.tradingsymbol
+        return symbol if len(symbol) <= width else "…" + symbol[-(width - 1) :]
+
+    return shown
+
+
 def _spark(row: QuoteRow, width: int) -> Text:
     points = row.spark[-width:]
     style = _direction(points[-1] - points[0]) if len(points) > 1 else FLAT
@@ -44,8 +54,10 @@ def _spark(row: QuoteRow, width: int) -> Text:
 
 
 def _columns(spark_width: int, wide: bool) -> list[Column]:
+    width = 21 if wide else 12
     columns = [
-        Column("symbol", "Symbol", 12, _symbol, _symbol, justify="left"),
+        # Kite's longest F&O symbols (BANKNIFTY26DEC59200PE) fit the wide layout whole.
+        Column("symbol", "Symbol", width, _symbol, _symbol_in(width), justify="left"),
         Column(
             "ltp",
             "LTP",
