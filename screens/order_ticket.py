@@ -30,6 +30,9 @@ def _options(enum: type) -> list[tuple[str, str]]:
     return [(member.value, member.value) for member in enum]
 
 
+DERIVATIVE_EXCHANGES = frozenset({"NFO", "BFO", "MCX", "CDS", "BCD"})
+
+
 class TicketInstrument:
     """What the ticket needs to know about the instrument it trades."""
 
@@ -62,6 +65,7 @@ class OrderTicketScreen(ModalScreen[CommandResult | None]):
         self.modifying = modifying
         self.estimate: OrderEstimate | None = None
         self.local_problems: list[str] = []
+        self._lot_known = False
 
     @classmethod
     def for_modify(cls, order: Order) -> OrderTicketScreen:
@@ -70,6 +74,11 @@ class OrderTicketScreen(ModalScreen[CommandResult | None]):
             order.instrument_token, order.exchange, order.tradingsymbol, order.price
         )
         return cls(instrument, order.side, modifying=order)
+
+    def _default_product(self) -> Product:
+        # CNC is equity delivery; futures and options carry overnight as NRML.
+        derivative = self.instrument.exchange in DERIVATIVE_EXCHANGES
+        return Product.NRML if derivative else Product.CNC
 
     def compose(self) -> ComposeResult:
         order = self.modifying
@@ -95,7 +104,7 @@ class OrderTicketScreen(ModalScreen[CommandResult | None]):
                 yield Label("Product")
                 yield Select(
                     _options(Product),
-                    value=(order.product if order else Product.CNC).value,
+                    value=(order.product if order else self._default_product()).value,
                     allow_blank=False,
                     id="product",
                     disabled=order is not None,
@@ -202,6 +211,15 @@ class OrderTicketScreen(ModalScreen[CommandResult | None]):
         except Exception as exc:
             self.estimate = None
             self.local_problems = [f"engine unreachable: {type(exc).__name__}"]
+        first = not self._lot_known
+        self._lot_known = True
+        if first and self.estimate is not None and self.modifying is None:
+            lot = self.estimate.lot_size
+            quantity = self.query_one("#quantity", Input)
+            if lot > 1 and quantity.value == "1":
+                # A new F&O ticket opens with one lot, not one unit the exchange refuses.
+                quantity.value = str(lot)
+                return
         self._show()
 
     def _show(self) -> None:

@@ -150,3 +150,23 @@ async def test_submit_right_after_typing_judges_what_was_typed_not_the_last_esti
         burst(pilot, "backspace", "2", "0", "0", "ctrl+s")
         await wait_until(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen))
         assert pilot.app.orders == ()
+
+
+async def test_an_option_ticket_opens_with_one_lot(desk_app, frozen_kernel) -> None:
+    from engine.snapshot import AddToWatchlist
+
+    option = frozen_kernel.search_instruments("nifty 26050 ce", limit=1)[0]
+    assert option.lot_size > 1
+    async with desk_app.run_test(size=(160, 48)) as pilot:
+        await loaded(pilot)
+        result = await pilot.app.send(AddToWatchlist(symbol=option.key))
+        assert result.ok, result.message
+        await wait_until(pilot, lambda: option.instrument_token in pilot.app.quotes)
+        await pilot.press("end")
+        ticket = await open_ticket(pilot)
+        assert ticket.instrument.symbol == option.tradingsymbol
+        quantity = ticket.query_one("#quantity", Input)
+        await wait_until(pilot, lambda: quantity.value == str(option.lot_size))
+        # Derivatives default to NRML: CNC is for equity delivery.
+        assert ticket.query_one("#product", Select).value == "NRML"
+        await wait_until(pilot, lambda: ticket.estimate is not None and ticket.estimate.ok)

@@ -287,4 +287,6 @@ class OrderCommands:
                 problems.append(reason)
         if (refusal := self._not_ready()) is not None:
             problems.append(refusal.message)
-        return OrderEstimate(value, cost, margin, available, tuple(problems))
+        return OrderEstimate(
+            value, cost, margin, available, tuple(problems), max(1, instrument.lot_size)
+        )

@@ -60,6 +60,8 @@ class OrderEstimate(msgspec.Struct, frozen=True):
     margin_required: float
     available: float
     problems: tuple[str, ...] = ()
+    lot_size: int = 1
+    """The instrument's lot: quantities are multiples of it (an F&O ticket opens with one lot)."""
 
     @property
     def ok(self) -> bool:
