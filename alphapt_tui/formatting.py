@@ -59,3 +59,11 @@ def sparkline(values: tuple[float, ...] | list[float], width: int) -> str:
         return SPARK_BLOCKS[3] * len(points)
     scale = (len(SPARK_BLOCKS) - 1) / (high - low)
     return "".join(SPARK_BLOCKS[int((value - low) * scale)] for value in points)
+
+
+def symbol(tradingsymbol: str, width: int) -> str:
+    """``tradingsymbol`` in ``width`` cells, cut from the left: a contract's strike and
+    CE/PE are at its end (``…6D0126650CE``), its underlying is on the screen around it."""
+    if len(tradingsymbol) <= width:
+        return tradingsymbol
+    return "…" + tradingsymbol[-(width - 1) :]

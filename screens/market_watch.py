@@ -38,11 +38,8 @@ def _symbol(row: QuoteRow) -> str:
 
 
 def _symbol_in(width: int):  # type: ignore[no-untyped-def]
-    """The symbol cut to ``width`` from the left: a contract's strike and CE/PE are at its end."""
-
     def shown(row: QuoteRow) -> str:
-        symbol = row.tradingsymbol
-        return symbol if len(symbol) <= width else "…" + symbol[-(width - 1) :]
+        return fmt.symbol(row.tradingsymbol, width)
 
     return shown
 

@@ -59,7 +59,7 @@ def order_cells(order: Order) -> list[Any]:
     side_style = "bold green" if order.side == Side.BUY else "bold red"
     return [
         ns_to_ist(order.created_ns).strftime("%H:%M:%S"),
-        order.tradingsymbol,
+        fmt.symbol(order.tradingsymbol, 12),
         Text(order.side.value, style=side_style),
         order.order_type.value,
         order.product.value,

@@ -122,7 +122,7 @@ class PositionsScreen(Screen[None]):
     def _cells(position: PositionView) -> list[Any]:
         net_style = "green" if position.net_quantity > 0 else "red" if position.net_quantity else ""
         return [
-            position.tradingsymbol,
+            fmt.symbol(position.tradingsymbol, 12),
             position.product,
             position.strategy_id,
             Text(str(position.net_quantity), style=net_style, justify="right"),

@@ -227,7 +227,7 @@ class StrategiesScreen(Screen[None]):
         for order in sorted(mine, key=lambda o: o.created_ns, reverse=True):
             orders.add_row(
                 ns_to_ist(order.created_ns).strftime("%H:%M:%S"),
-                order.tradingsymbol,
+                fmt.symbol(order.tradingsymbol, 10),
                 side_text(order.side),
                 Text(f"{order.filled_quantity}/{order.quantity}", justify="right"),
                 Text(fmt.price(order.average_price), justify="right"),
@@ -239,7 +239,7 @@ class StrategiesScreen(Screen[None]):
         for fill in sorted(trades, key=lambda f: f.ts_ns, reverse=True):
             fills.add_row(
                 ns_to_ist(fill.ts_ns).strftime("%H:%M:%S"),
-                fill.tradingsymbol,
+                fmt.symbol(fill.tradingsymbol, 10),
                 side_text(fill.side),
                 Text(str(fill.quantity), justify="right"),
                 Text(fmt.price(fill.price), justify="right"),

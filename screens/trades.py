@@ -75,7 +75,7 @@ class TradesScreen(Screen[None]):
             style = "bold green" if fill.side == Side.BUY else "bold red"
             table.add_row(
                 ns_to_ist(fill.ts_ns).strftime("%H:%M:%S"),
-                fill.tradingsymbol,
+                fmt.symbol(fill.tradingsymbol, 12),
                 Text(fill.side.value, style=style),
                 Text(fmt.group_indian(fill.quantity), justify="right"),
                 Text(fmt.price(fill.price), justify="right"),

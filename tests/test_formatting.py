@@ -27,3 +27,9 @@ def test_sparkline_scales_to_its_own_range() -> None:
     assert fmt.sparkline([5, 5, 5], 8) == "▄▄▄"
     assert fmt.sparkline([1, 9, 1, 9], 2) == "▁█"
     assert fmt.sparkline([], 4) == ""
+
+
+def test_a_long_symbol_keeps_its_tail() -> None:
+    assert fmt.symbol("RELIANCE", 12) == "RELIANCE"
+    assert fmt.symbol("NIFTY26D0126650CE", 12) == "…6D0126650CE"
+    assert len(fmt.symbol("BANKNIFTY26DEC59200PE", 10)) == 10
