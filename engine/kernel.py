@@ -67,7 +67,7 @@ from engine.subscriptions import FeedSubscriptions
 from engine.trading.service import TradingService
 from engine.trading.squareoff import square_off_order
 from engine.trading.views import OrderEstimate
-from engine.watchlist import Watchlist, WatchlistError
+from engine.watchlist import Watchlist, WatchlistError, default_watchlist
 
 if TYPE_CHECKING:  # the instruments dump loads only for the Kite feed
     from engine.instruments.component import InstrumentsComponent
@@ -102,7 +102,7 @@ class Kernel:
         self.cache.set_market_days(self.feed.market_days())
         self.watchlist = Watchlist(
             settings.data_dir / "watchlist.json",
-            default=[instrument.key for instrument in self.feed.instruments()[:52]],
+            default=default_watchlist(self.feed.instruments()),
         )
         self.subscriptions = FeedSubscriptions(self.feed, self._tokens_in_use)
         refused = self.subscriptions.subscribe(self._watched_tokens())

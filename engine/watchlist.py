@@ -4,8 +4,36 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+
+from engine.feeds.universe import INDICES, NIFTY_50
+from engine.model import Instrument
+
+DEFAULT_SIZE = 52
+
+
+def default_watchlist(instruments: Sequence[Instrument]) -> list[str]:
+    """A first-run watchlist: the NIFTY 50 and its two indices where the feed has them.
+
+    A Kite instruments dump starts with whatever Zerodha sorts first (``-BE`` and ``-BL``
+    series, old contracts); a trader expects the index and its heavyweights. Cash
+    equities of NSE (plain series first) fill the list when the dump lacks some of those.
+    """
+    by_key = {i.key: i for i in instruments}
+    wanted = [f"NSE:{symbol}" for symbol, *_ in (*NIFTY_50, *INDICES)]
+    chosen = [key for key in wanted if key in by_key]
+    if len(chosen) < DEFAULT_SIZE:
+        taken = set(chosen)
+        cash = [
+            i
+            for i in instruments
+            if i.exchange == "NSE" and i.instrument_type == "EQ" and i.key not in taken
+        ]
+        # Plain equities before the -BE/-BL/-N8 series (trade-for-trade, bonds, ...).
+        cash.sort(key=lambda i: "-" in i.tradingsymbol)
+        chosen += [i.key for i in cash[: DEFAULT_SIZE - len(chosen)]]
+    return chosen[:DEFAULT_SIZE]
 
 
 class WatchlistError(Exception):
