@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     from alphapt_tui.replay import add_arguments as add_replay_arguments
 
     add_replay_arguments(replay)
-    from alphapt_tui.ssh_server import add_arguments as add_ssh_arguments
+    from alphapt_tui.ssh_options import add_arguments as add_ssh_arguments
 
     add_ssh_arguments(commands.add_parser("serve-ssh", help="serve the desk over SSH (keys)"))
     from alphapt_tui.audit_cli import add_arguments as add_audit_arguments
@@ -139,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_login(kite_settings_of(settings), settings.data_dir, status_only=args.status)
     if args.command == "serve-ssh":
-        from alphapt_tui.ssh_server import options_from, run_serve_ssh
+        from alphapt_tui.ssh_options import options_from
+        from alphapt_tui.ssh_server import run_serve_ssh
 
         return run_serve_ssh(options_from(settings, args))
     if args.command == "audit":

@@ -13,7 +13,8 @@ from typing import Any
 import asyncssh
 import pytest
 
-from alphapt_tui.ssh_server import SshOptions, start_server
+from alphapt_tui.ssh_options import SshOptions
+from alphapt_tui.ssh_server import start_server
 from engine.auth.remote import SessionSigner
 from engine.auth.signing import load_or_create_secret, session_key
 
@@ -153,7 +154,7 @@ async def test_a_client_that_disconnects_frees_its_session(ssh) -> None:  # type
 
 def test_serve_ssh_options_come_from_settings_and_flags(tmp_path: Path) -> None:
     from alphapt_tui.cli import build_parser
-    from alphapt_tui.ssh_server import options_from
+    from alphapt_tui.ssh_options import options_from
     from engine.settings import load_settings
 
     settings = load_settings(data_dir=tmp_path)
