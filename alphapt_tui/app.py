@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Protocol, runtime_checkable
 
 from textual.app import App, SystemCommand
@@ -62,10 +62,18 @@ class DeskApp(App[None]):
     funds: reactive[FundsView | None] = reactive(None)
     """The account: free funds and the day's P&L, shown in the header."""
 
-    def __init__(self, client: EngineClient, settings: Settings) -> None:
+    def __init__(
+        self,
+        client: EngineClient,
+        settings: Settings,
+        after_first_frame: Callable[[], object] | None = None,
+    ) -> None:
+        """``after_first_frame`` runs once the first screen is on the terminal (the local
+        desk starts its engine there, so start-up work does not hold up that frame)."""
         super().__init__()
         self.client = client
         self.settings = settings
+        self._after_first_frame = after_first_frame
         self.version = 0
         self.trading_version = -1
         self.quotes: dict[int, QuoteRow] = {}
@@ -83,6 +91,8 @@ class DeskApp(App[None]):
         self.switch_mode("watch")
         self.set_interval(1.0 / self.settings.ui.refresh_hz, self.refresh_from_engine)
         self.call_later(self.refresh_from_engine)
+        if self._after_first_frame is not None:
+            self.call_after_refresh(self._after_first_frame)
 
     async def refresh_from_engine(self) -> None:
         """Pull what changed since the last frame and apply it; at most one pull in flight."""

@@ -34,12 +34,14 @@ def run_desk(settings: Settings) -> int:
     except MetricsPortInUse as exc:
         return fail(str(exc))
     engine = EngineThread(kernel)
-    app = DeskApp(LocalEngineClient(engine), settings)
-    # The screen paints while the engine starts (ledger, tick store) in its own thread; a
-    # start that fails closes the desk and is reported in one line below.
-    engine.start(wait=False)
-    watcher = threading.Thread(target=_watch_start, args=(engine, app), daemon=True)
-    watcher.start()
+
+    def start_engine() -> None:
+        # The engine starts (ledger, tick store: slow imports and I/O) in its own thread once
+        # the first screen is up; a start that fails closes the desk, reported below.
+        engine.start(wait=False)
+        threading.Thread(target=_watch_start, args=(engine, app), daemon=True).start()
+
+    app = DeskApp(LocalEngineClient(engine), settings, after_first_frame=start_engine)
     try:
         app.run()
     finally:

@@ -79,7 +79,9 @@ class EngineThread:
         return self._thread.is_alive()
 
     def stop(self, timeout: float | None = None) -> None:
-        """Ask the engine to shut down and wait for its thread."""
+        """Ask the engine to shut down and wait for its thread (nothing if never started)."""
+        if self._thread.ident is None:
+            return
         if self._loop is not None and self._shutdown is not None and self._thread.is_alive():
             self._loop.call_soon_threadsafe(self._shutdown.set)
         bound = timeout if timeout is not None else self.kernel.settings.shutdown_timeout_s + 1
