@@ -26,13 +26,22 @@ OFTEN = Silences(instrument_every_s=40, instrument_for_s=70, feed_every_s=90, fe
 
 
 def run_feed(
-    scenario: str, seed: int, seconds: int, silences: Silences | None = None, rate: float = 0.02
+    scenario: str,
+    seed: int,
+    seconds: int,
+    silences: Silences | None = None,
+    rate: float = 0.02,
+    options: bool = False,
 ) -> tuple[MockFeed, QualityMonitor]:
-    """``seconds`` of one full-universe batch a second through a monitor, sweeping each second."""
+    """``seconds`` of one full-universe batch a second through a monitor, sweeping each second
+    (with ``options``, every index option is subscribed and ticks too)."""
     clock = TestClock(datetime(2026, 11, 25, 9, 15, tzinfo=IST))
     bus = MessageBus()
     settings = FeedSettings(scenario=scenario, seed=seed, universe_size=UNIVERSE, fault_rate=rate)
     feed = MockFeed(settings, clock, bus, silences)
+    if options:
+        assert feed.options is not None
+        feed.subscribe(feed.options.tokens)
     monitor = QualityMonitor(
         {i.instrument_token: i for i in feed.instruments()},
         {d.instrument_token: d for d in feed.market_days()},
@@ -45,6 +54,7 @@ def run_feed(
     for _ in range(seconds):
         clock.advance(1.0)
         feed.emit(UNIVERSE)
+        feed.emit_options(len(feed.subscribed) - UNIVERSE)
         monitor.sweep()
     return feed, monitor
 
@@ -89,6 +99,16 @@ def test_clean_scenarios_fire_nothing(scenario: str, seed: int) -> None:
     assert feed.bad_data is None
     fired = {name: count for name, count in monitor.counters().items() if count}
     assert fired == {}, f"false positives in {scenario}: {fired}"
+
+
+@pytest.mark.parametrize("seed", [1, 7, 42])
+def test_subscribed_index_options_fire_nothing_on_a_calm_market(seed: int) -> None:
+    # An option moves several times its underlying in percent: the equity spike floor
+    # (1 %) quarantined ordinary option ticks, so their quotes froze in market watch.
+    feed, monitor = run_feed("calm", seed, 200, options=True)
+    assert feed.ticks_sent > 200 * UNIVERSE
+    fired = {name: count for name, count in monitor.counters().items() if count}
+    assert fired == {}, f"false positives with options: {fired}"
 
 
 @pytest.mark.parametrize("seed", [1, 7, 42])

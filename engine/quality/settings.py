@@ -119,6 +119,9 @@ class SpikeConfig(CheckConfig):
     """Moves up to this percentage of the median never fire (MAD is 0 on a flat tape)."""
     min_move_ticks: float = Field(default=10.0, ge=0)
     """Moves up to this many ticks never fire."""
+    option_min_move_pct: float = Field(default=15.0, ge=0)
+    """For options (CE/PE), which move several times their underlying in percent: moves up
+    to this percentage of the median never fire."""
     warmup: int = Field(default=10, ge=3)
     """Prices to observe before the check is armed."""
     refresh: int = Field(default=16, ge=1)

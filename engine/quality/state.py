@@ -31,6 +31,7 @@ class InstrumentState:
         "slot",
         "spike_hi",
         "spike_lo",
+        "spike_min_pct",
         "spread_floor",
         "stale",
         "tick_size",
@@ -58,6 +59,7 @@ class InstrumentState:
         self.circuit_lo = float("-inf")
         self.circuit_hi = float("inf")
         self.range_tol = 0.0
+        self.spike_min_pct = 0.0
         self.spread_floor = 0.0
         self.window: list[float] = []
         self.spike_lo = float("-inf")

@@ -40,7 +40,7 @@ class VectorScreen:
         self._slot_of_key = np.empty(0, dtype=np.int64)
         self._n = 0
         empty = np.empty(0)
-        self.tick_size = self.circuit_lo = self.circuit_hi = empty
+        self.tick_size = self.circuit_lo = self.circuit_hi = self.spike_min_pct = empty
         self.range_tol = self.spread_floor = empty
 
     def load(self, states: Sequence[InstrumentState]) -> None:
@@ -60,6 +60,7 @@ class VectorScreen:
             return np.array([getattr(s, field) for s in states], dtype=np.float64)
 
         self.tick_size = col("tick_size")
+        self.spike_min_pct = col("spike_min_pct")
         self.circuit_lo = col("circuit_lo")
         self.circuit_hi = col("circuit_hi")
         self.range_tol = col("range_tol")
@@ -239,7 +240,7 @@ def refresh_bands(spike: PriceSpike, slots: np.ndarray, vector: VectorScreen) ->
     for slot, n in zip(slots[count < size].tolist(), count[count < size].tolist(), strict=True):
         window = vector.window[slot, :n].tolist()
         vector.spike_lo[slot], vector.spike_hi[slot] = spike.band(
-            window, float(vector.tick_size[slot])
+            window, float(vector.tick_size[slot]), float(vector.spike_min_pct[slot])
         )
     full = slots[count >= size]
     vector.due[slots] = spike.refresh
@@ -249,7 +250,7 @@ def refresh_bands(spike: PriceSpike, slots: np.ndarray, vector: VectorScreen) ->
     median = _middle(values)
     mad = _middle(np.sort(np.abs(values - median[:, None]), axis=1))
     floor = spike.min_ticks * vector.tick_size[full]
-    band = np.maximum(np.maximum(spike.z_sigma * mad, floor), spike.min_pct * median)
+    band = np.maximum(np.maximum(spike.z_sigma * mad, floor), vector.spike_min_pct[full] * median)
     vector.spike_lo[full] = median - band
     vector.spike_hi[full] = median + band
 

@@ -25,7 +25,7 @@ class PriceSpike(Check):
     for ever.
     """
 
-    __slots__ = ("min_pct", "min_ticks", "refresh", "size", "warmup", "z_sigma")
+    __slots__ = ("min_pct", "min_ticks", "option_min_pct", "refresh", "size", "warmup", "z_sigma")
     name = names.PRICE_SPIKE
     learns = True
 
@@ -34,12 +34,15 @@ class PriceSpike(Check):
         self.size = config.window
         self.z_sigma = config.z * _MAD_TO_SIGMA
         self.min_pct = config.min_move_pct / 100.0
+        self.option_min_pct = config.option_min_move_pct / 100.0
         self.min_ticks = config.min_move_ticks
         self.warmup = min(config.warmup, config.window)
         self.refresh = config.refresh
 
     def prepare(self, state: InstrumentState) -> None:
         state.window = []
+        option = state.instrument.instrument_type in ("CE", "PE")
+        state.spike_min_pct = self.option_min_pct if option else self.min_pct
         state.spike_lo = float("-inf")
         state.spike_hi = float("inf")
         state.due = self.warmup
@@ -66,15 +69,19 @@ class PriceSpike(Check):
         window = state.window
         # The list grows by ``refresh`` between refreshes; trimming here keeps the per-tick cost an append.
         del window[: -self.size]
-        state.spike_lo, state.spike_hi = self.band(window, state.tick_size)
+        state.spike_lo, state.spike_hi = self.band(window, state.tick_size, state.spike_min_pct)
         state.due = self.refresh
 
-    def band(self, window: list[float], tick_size: float) -> tuple[float, float]:
-        """``(low, high)`` of the band around the median of ``window`` (at most ``size`` prices)."""
+    def band(
+        self, window: list[float], tick_size: float, min_pct: float | None = None
+    ) -> tuple[float, float]:
+        """``(low, high)`` of the band around the median of ``window`` (at most ``size`` prices);
+        ``min_pct`` is the instrument's floor as a fraction (default: the equity one)."""
+        min_pct = self.min_pct if min_pct is None else min_pct
         values = sorted(window)
         median = _median_sorted(values)
         mad = _median_sorted(sorted([abs(v - median) for v in values]))
-        band = max(self.z_sigma * mad, self.min_ticks * tick_size, self.min_pct * median)
+        band = max(self.z_sigma * mad, self.min_ticks * tick_size, min_pct * median)
         return median - band, median + band
 
 
