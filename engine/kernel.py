@@ -75,6 +75,9 @@ if TYPE_CHECKING:  # the instruments dump loads only for the Kite feed
 
 log = structlog.get_logger("engine.kernel")
 
+NEEDS_TICKS = (SubmitOrder, AddStrategy, StartStrategy, EnableStrategy, UpdateStrategyParams)
+"""Commands after which an order or a strategy may need an instrument the watchlist lacks."""
+
 
 class EngineStartError(Exception):
     """A component could not start; the message is one line naming it."""
@@ -484,7 +487,23 @@ class Kernel:
                 self.bus,
                 lambda: self.trading.ledger if self.trading.ledger_up else None,
             )
-        return await gate.run(command, origin, self._execute)
+        result = await gate.run(command, origin, self._execute)
+        if result.ok and isinstance(command, NEEDS_TICKS):
+            self._subscribe_in_use()
+        return result
+
+    def _subscribe_in_use(self) -> None:
+        """Subscribe what an order or a strategy now needs beyond the watchlist."""
+        feed = self.subscriptions.feed
+        if feed is None:
+            return
+        missing = self._tokens_in_use() - set(getattr(feed, "subscribed", ()))
+        if missing:
+            refused = self.subscriptions.subscribe(missing)
+            if refused is not None:
+                self.raise_alert(
+                    Severity.WARNING, AlertSource.FEED, f"instruments not subscribed: {refused}"
+                )
 
     async def audit_rows(
         self, from_ns: int, to_ns: int, user: str | None = None

@@ -149,3 +149,18 @@ def test_only_subscribed_instruments_can_go_stale(settings) -> None:
     clock.advance(120)
     assert len(everything.sweep()) == len(instruments) == 302  # 250 options never subscribed
     assert [b.instrument_token for b in watched.sweep()] == [reliance]
+
+
+async def test_a_strategy_added_on_an_unwatched_option_gets_its_ticks(running: Kernel) -> None:
+    from engine.strategies.commands import AddStrategy
+
+    kernel = running
+    key = option_key(kernel)
+    token = kernel.cache.by_key[key].instrument_token
+    assert token not in kernel.feed.subscribed and key not in kernel.watchlist.keys
+    added = await kernel.execute(
+        AddStrategy(name="opt", class_name="sma_crossover", instruments=(key,), start=True)
+    )
+    assert added.ok, added.message
+    assert token in kernel.feed.subscribed, "a running strategy's instrument must tick"
+    await eventually(lambda: token in kernel.cache.last)
