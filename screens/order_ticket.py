@@ -21,6 +21,7 @@ from engine.orders.model import (
     Validity,
     Variety,
 )
+from engine.orders.validation import DERIVATIVE_EXCHANGES
 from engine.snapshot import CommandResult
 from engine.trading.views import OrderEstimate
 from screens.confirm import ConfirmScreen
@@ -28,9 +29,6 @@ from screens.confirm import ConfirmScreen
 
 def _options(enum: type) -> list[tuple[str, str]]:
     return [(member.value, member.value) for member in enum]
-
-
-DERIVATIVE_EXCHANGES = frozenset({"NFO", "BFO", "MCX", "CDS", "BCD"})
 
 
 class TicketInstrument:
