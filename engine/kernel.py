@@ -291,9 +291,7 @@ class Kernel:
         await self._start_components()
         self.reconcile()
         # Open positions, orders and strategies restored from the ledger need prices too.
-        refused = self.subscriptions.subscribe(self._tokens_in_use())
-        if refused:
-            self.raise_alert(Severity.WARNING, AlertSource.FEED, refused)
+        self._subscribe_in_use()
         self._watch_subscribed()
         tasks: list[asyncio.Task[None]] = []
         async with asyncio.TaskGroup() as group:
@@ -493,17 +491,12 @@ class Kernel:
         return result
 
     def _subscribe_in_use(self) -> None:
-        """Subscribe what an order or a strategy now needs beyond the watchlist."""
-        feed = self.subscriptions.feed
-        if feed is None:
-            return
-        missing = self._tokens_in_use() - set(getattr(feed, "subscribed", ()))
-        if missing:
-            refused = self.subscriptions.subscribe(missing)
-            if refused is not None:
-                self.raise_alert(
-                    Severity.WARNING, AlertSource.FEED, f"instruments not subscribed: {refused}"
-                )
+        """Subscribe what orders, positions and strategies need beyond the watchlist."""
+        refused = self.subscriptions.subscribe_in_use()
+        if refused is not None:
+            self.raise_alert(
+                Severity.WARNING, AlertSource.FEED, f"instruments not subscribed: {refused}"
+            )
 
     async def audit_rows(
         self, from_ns: int, to_ns: int, user: str | None = None

@@ -50,6 +50,13 @@ class FeedSubscriptions:
         log.info("subscribed", tokens=len(tokens))
         return None
 
+    def subscribe_in_use(self) -> str | None:
+        """Subscribe what orders, positions and strategies need and the feed lacks."""
+        if self.feed is None:
+            return None
+        missing = self._in_use() - set(getattr(self.feed, "subscribed", ()))
+        return self.subscribe(missing) if missing else None
+
     def release(self, tokens: Iterable[int], watched: Iterable[int]) -> list[int]:
         """Unsubscribe those of ``tokens`` neither ``watched`` nor in use; returns them."""
         if self.feed is None:
