@@ -12,7 +12,6 @@ tradingsymbol (the letters before the expiry).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from datetime import date
 from typing import TYPE_CHECKING
@@ -36,7 +35,6 @@ SPOT_OF = {
     "BANKEX": "BSE:BANKEX",
 }
 """Indices whose spot is not ``NSE:<underlying>``."""
-_PREFIX = re.compile(r"[A-Z&-]+")
 
 
 class ChainLeg(msgspec.Struct, frozen=True):
@@ -99,11 +97,8 @@ Quote = Callable[[int], tuple[float, float, bool] | None]
 
 
 def underlying_of(instrument: Instrument) -> str:
-    """The underlying of a derivative: its ``name``, else the letters its symbol starts with."""
-    if instrument.name:
-        return instrument.name.upper()
-    match = _PREFIX.match(instrument.tradingsymbol.upper())
-    return match.group(0) if match else instrument.tradingsymbol.upper()
+    """The underlying of a derivative (:attr:`Instrument.underlying`)."""
+    return instrument.underlying
 
 
 class InstrumentSearch:
@@ -120,8 +115,6 @@ class InstrumentSearch:
         self._instruments = instruments
         self._quote = quote
         self._registry = registry
-        self._chains: dict[str, dict[date, dict[float, list[Instrument | None]]]] | None = None
-        self._futures: dict[str, list[Instrument]] = {}
 
     @property
     def registry(self) -> InstrumentRegistry:
@@ -134,31 +127,12 @@ class InstrumentSearch:
         return self._registry
 
     def use(self, registry: InstrumentRegistry) -> None:
-        """Search ``registry`` from now on (a refreshed dump); chains are rebuilt on next use."""
+        """Search ``registry`` from now on (a refreshed dump)."""
         self._registry = registry
-        self._chains = None
-        self._futures = {}
-
-    @property
-    def chains(self) -> dict[str, dict[date, dict[float, list[Instrument | None]]]]:
-        """underlying → expiry → strike → [CE, PE]."""
-        if self._chains is None:
-            chains: dict[str, dict[date, dict[float, list[Instrument | None]]]] = {}
-            for inst in self.registry.all():
-                if inst.expiry is None:
-                    continue
-                if inst.instrument_type == "FUT":
-                    self._futures.setdefault(underlying_of(inst), []).append(inst)
-                elif inst.instrument_type in ("CE", "PE"):
-                    strikes = chains.setdefault(underlying_of(inst), {}).setdefault(inst.expiry, {})
-                    pair = strikes.setdefault(inst.strike, [None, None])
-                    pair[0 if inst.instrument_type == "CE" else 1] = inst
-            self._chains = chains
-        return self._chains
 
     def underlyings(self) -> tuple[str, ...]:
         """Every underlying with listed options, alphabetically."""
-        return tuple(sorted(self.chains))
+        return self.registry.underlyings()
 
     def search(self, query: str, limit: int = SEARCH_LIMIT) -> tuple[Instrument, ...]:
         """Instruments matching ``query``, best first, at most ``limit`` (capped at 200)."""
@@ -169,7 +143,7 @@ class InstrumentSearch:
         underlying, rest = words[0], words[1:]
         if (
             rest
-            and (underlying in self.chains or underlying in self._futures)
+            and (underlying in self.registry.underlyings() or self.registry.futures(underlying))
             and all(_contract_word(w) for w in rest)
         ):
             contracts = self._contracts(underlying, rest, limit)
@@ -185,20 +159,23 @@ class InstrumentSearch:
         }
         months = {MONTHS.index(w[:3]) + 1 for w in words if w[:3] in MONTHS}
         wants_futures = any(w in ("FUT", "FUTURE", "FUTURES") for w in words)
+        registry = self.registry
         found: list[Instrument] = []
         if wants_futures or not (strikes or kinds):
-            futures = sorted(self._futures.get(underlying, ()), key=lambda i: i.expiry or date.min)
+            futures = registry.futures(underlying)
             found += [f for f in futures if not months or (f.expiry and f.expiry.month in months)]
         if wants_futures:
             return found[:limit]
-        for expiry, by_strike in sorted(self.chains.get(underlying, {}).items()):
+        for expiry in registry.expiries(underlying):
             if months and expiry.month not in months:
                 continue
-            for strike, pair in sorted(by_strike.items()):
+            for strike, call, put in registry.chain(underlying, expiry):
                 if strikes and strike not in strikes:
                     continue
                 found += [
-                    i for i in pair if i is not None and (not kinds or i.instrument_type in kinds)
+                    i
+                    for i in (call, put)
+                    if i is not None and (not kinds or i.instrument_type in kinds)
                 ]
                 if len(found) >= limit:
                     return found[:limit]
@@ -207,15 +184,14 @@ class InstrumentSearch:
     def chain(self, underlying: str, expiry: date | None = None) -> OptionChain:
         """The chain of ``underlying`` at ``expiry`` (the nearest when ``None`` or unlisted)."""
         name = underlying.strip().upper()
-        by_expiry = self.chains.get(name)
-        if not by_expiry:
+        expiries = tuple(self.registry.expiries(name))
+        if not expiries:
             note = f"no options on {name or '(empty)'}"
             return OptionChain(name, note=note, underlyings=self.underlyings())
-        expiries = tuple(sorted(by_expiry))
-        chosen = expiry if expiry in by_expiry else expiries[0]
+        chosen = expiry if expiry in expiries else expiries[0]
         rows = tuple(
-            ChainStrike(strike, self._leg(pair[0]), self._leg(pair[1]))
-            for strike, pair in sorted(by_expiry[chosen].items())
+            ChainStrike(strike, self._leg(call), self._leg(put))
+            for strike, call, put in self.registry.chain(name, chosen)
         )
         return OptionChain(name, chosen, expiries, self._spot(name), rows)
 

@@ -6,11 +6,15 @@ reference cycles) so that building a million of them costs little.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import msgspec
 
 DEPTH_LEVELS = 5
+
+
+_SYMBOL_PREFIX = re.compile(r"[A-Z&-]+")
 
 
 class Instrument(msgspec.Struct, frozen=True, gc=False):
@@ -42,6 +46,14 @@ class Instrument(msgspec.Struct, frozen=True, gc=False):
     def tradable(self) -> bool:
         """Indices tick but cannot be traded."""
         return self.segment != "INDICES"
+
+    @property
+    def underlying(self) -> str:
+        """A derivative's underlying: its ``name``, else the letters its symbol starts with."""
+        if self.name:
+            return self.name.upper()
+        match = _SYMBOL_PREFIX.match(self.tradingsymbol.upper())
+        return match.group(0) if match else self.tradingsymbol.upper()
 
 
 class MarketDay(msgspec.Struct, frozen=True, gc=False):

@@ -42,11 +42,19 @@ class InstrumentRegistry:
             pos += len(line) + 1
         self._text = "\n".join(lines)
         self._chains: dict[tuple[str, date], dict[float, list[Instrument | None]]] = {}
+        self._futures: dict[str, list[Instrument]] = {}
         for inst in self._all:
-            if inst.instrument_type in ("CE", "PE") and inst.expiry is not None:
-                strikes = self._chains.setdefault((inst.name.upper(), inst.expiry), {})
+            if inst.expiry is None:
+                continue
+            if inst.instrument_type in ("CE", "PE"):
+                strikes = self._chains.setdefault((inst.underlying, inst.expiry), {})
                 pair = strikes.setdefault(inst.strike, [None, None])
                 pair[0 if inst.instrument_type == "CE" else 1] = inst
+            elif inst.instrument_type == "FUT":
+                self._futures.setdefault(inst.underlying, []).append(inst)
+        for futures in self._futures.values():
+            futures.sort(key=lambda i: i.expiry or date.min)
+        self._underlyings = tuple(sorted({name for name, _ in self._chains}))
 
     def __len__(self) -> int:
         return len(self._all)
@@ -117,6 +125,14 @@ class InstrumentRegistry:
         lo = bisect.bisect_left(self._sorted_symbols, low)
         hi = bisect.bisect_left(self._sorted_symbols, high)
         return [self._all[self._sorted[n]] for n in range(lo, hi)]
+
+    def underlyings(self) -> tuple[str, ...]:
+        """Every underlying with listed options, alphabetically."""
+        return self._underlyings
+
+    def futures(self, name: str) -> list[Instrument]:
+        """Futures of underlying ``name``, nearest expiry first."""
+        return list(self._futures.get(name.strip().upper(), ()))
 
     def expiries(self, name: str) -> list[date]:
         """Option expiries of underlying ``name`` (e.g. ``NIFTY``), nearest first."""
