@@ -94,7 +94,11 @@ class InstrumentsService:
 
     def load_cached(self) -> InstrumentRegistry | None:
         """The registry from the disk cache (fresh or not); None if there is none or it is bad."""
-        cached = self.disk.read()
+        return self._registry_of(self.disk.read())
+
+    def _registry_of(
+        self, cached: tuple[bytes, InstrumentsMeta | None] | None
+    ) -> InstrumentRegistry | None:
         if cached is None:
             return None
         try:
@@ -108,8 +112,10 @@ class InstrumentsService:
     async def ensure(self, progress: ProgressFn | None = None) -> InstrumentRegistry:
         """A registry from a fresh dump: disk, else shared cache, else download."""
         now = self.clock.now_ns()
-        if not await asyncio.to_thread(self.due):
-            registry = await asyncio.to_thread(self.load_cached)
+        # One read of the cache (several MB, hashed) both judges and loads it.
+        cached = await asyncio.to_thread(self.disk.read)
+        if not refresh_due(cached[1] if cached else None, now, self.refresh_at):
+            registry = await asyncio.to_thread(self._registry_of, cached)
             if registry is not None:
                 return registry
         if self.shared is not None:
