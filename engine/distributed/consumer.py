@@ -171,8 +171,9 @@ class SupervisedPullConsumer:
     async def _drop_subscription(self) -> None:
         sub, self._sub = self._sub, None
         if sub is not None:
+            # A server round trip: bounded like the connection's flush, so a stop never hangs.
             with suppress(Exception):
-                await sub.unsubscribe()
+                await asyncio.wait_for(sub.unsubscribe(), self.settings.connect_timeout_s)
 
     async def close(self) -> None:
         """Unsubscribe (the durable consumer stays on the server)."""
