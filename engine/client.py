@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Protocol, TypeVar
@@ -87,12 +88,16 @@ class LocalEngineClient:
         self.timeout = timeout
 
     async def _call(self, function: Callable[[], T]) -> T:
-        future = self.engine.call(function)
-        return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
+        return await self._wait(self.engine.call(function))
 
     async def _run(self, coroutine: Awaitable[T]) -> T:
-        future = self.engine.run(coroutine)  # type: ignore[arg-type]
-        return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
+        return await self._wait(self.engine.run(coroutine))  # type: ignore[arg-type]
+
+    async def _wait(self, future: concurrent.futures.Future[T]) -> T:
+        # Not asyncio.wait_for: on 3.11 it swallows a cancellation that lands as the answer
+        # arrives, and the UI's refresh timer, cancelled at exit, then ran on forever.
+        async with asyncio.timeout(self.timeout):
+            return await asyncio.wrap_future(future)
 
     async def snapshot(
         self, since: int, trading_since: int | None = None, alerts_since: int | None = None
