@@ -55,11 +55,13 @@ class DeskApp(App[None]):
         ),
     ]
 
-    status: reactive[EngineStatus | None] = reactive(None, always_update=True)
+    # The app draws nothing itself: watchers show these. A repainting reactive on the app
+    # repaints the whole screen, which at 4 Hz was most of the UI thread's time.
+    status: reactive[EngineStatus | None] = reactive(None, always_update=True, repaint=False)
     """The engine's latest status, shown by every screen's header."""
-    engine_error: reactive[str] = reactive("")
+    engine_error: reactive[str] = reactive("", repaint=False)
     """Why the engine cannot be reached, empty while it answers."""
-    funds: reactive[FundsView | None] = reactive(None)
+    funds: reactive[FundsView | None] = reactive(None, repaint=False)
     """The account: free funds and the day's P&L, shown in the header."""
 
     def __init__(

@@ -52,11 +52,11 @@ class DeskHeader(Static):
     def show_status(self, status: EngineStatus | None) -> None:
         """Render the header line from the engine status."""
         app = self.app
-        self.update(
-            self.render_status(
-                status, getattr(app, "engine_error", ""), getattr(app, "funds", None)
-            )
+        line = self.render_status(
+            status, getattr(app, "engine_error", ""), getattr(app, "funds", None)
         )
+        # One docked row whatever the text: no layout pass (it re-rendered the whole screen 4x/s).
+        self.update(line, layout=False)
 
     def render_status(
         self, status: EngineStatus | None, engine_error: str = "", funds: FundsView | None = None
