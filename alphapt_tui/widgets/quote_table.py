@@ -12,6 +12,7 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -170,20 +171,53 @@ class QuoteTable(ScrollView, can_focus=True):
         return Strip(segments).crop_extend(scroll_x, scroll_x + width, style)
 
     def _segments(self, cells: list[Text | str], base: Style) -> list[Segment]:
-        line = Text(style=base, no_wrap=True, end="")
+        # Built straight from the cells, not through a rich Text per line: on the UI thread
+        # this was most of a frame at 45 visible rows. Same output: runs of one style merge.
+        segments: list[Segment] = []
+        run: list[str] = []
+        run_style = base
+        styled = self._styled
         for column, cell in zip(self.columns, cells, strict=True):
-            text = cell if isinstance(cell, Text) else Text(str(cell))
-            text.truncate(column.width)
-            pad = column.width - text.cell_len
-            line.append(" ")
-            if column.justify == "right":
-                line.append(" " * pad)
-                line.append_text(text)
+            if isinstance(cell, Text):
+                if cell.spans:
+                    # Rich text with spans (none today): let rich lay it out.
+                    text = cell.copy()
+                    text.truncate(column.width)
+                    pad = " " * (column.width - text.cell_len)
+                    pieces = list(Text.assemble(text, style=base).render(self.app.console))
+                else:
+                    plain = cell.plain
+                    pieces = None
+                style = styled(base, cell.style)
             else:
-                line.append_text(text)
-                line.append(" " * pad)
-            line.append(" ")
-        return list(line.render(self.app.console))
+                plain, style, pieces = str(cell), base, None
+            if pieces is None:
+                if cell_len(plain) > column.width:
+                    plain = set_cell_size(plain, column.width)
+                pad = " " * (column.width - cell_len(plain))
+                pieces = [Segment(plain, style)] if plain else []
+            before, after = (" " + pad, " ") if column.justify == "right" else (" ", pad + " ")
+            for text, piece_style in (
+                (before, base),
+                *((p.text, p.style) for p in pieces),
+                (after, base),
+            ):
+                if piece_style != run_style:
+                    if run:
+                        segments.append(Segment("".join(run), run_style))
+                    run, run_style = [], piece_style
+                run.append(text)
+        if run:
+            segments.append(Segment("".join(run), run_style))
+        return segments
+
+    def _styled(self, base: Style, style: str | Style) -> Style:
+        """``base`` with a cell's style on top (parsed styles are cached by rich)."""
+        if not style:
+            return base
+        if isinstance(style, str):
+            style = self.app.console.get_style(style)
+        return base + style
 
     # -- cursor and mouse ------------------------------------------------------
 
