@@ -88,6 +88,7 @@ class QuoteTable(ScrollView, can_focus=True):
         self.row_keys: list[Hashable] = []
         self._rows: dict[Hashable, Any] = {}
         self._lines: dict[Hashable, tuple[Any, int, list[Segment]]] = {}
+        self._combined: dict[tuple[Style, str | Style], Style] = {}
         # Until the trader moves the cursor it stays on the first row, even as rows arrive.
         self._pinned = False
 
@@ -202,7 +203,8 @@ class QuoteTable(ScrollView, can_focus=True):
                 *((p.text, p.style) for p in pieces),
                 (after, base),
             ):
-                if piece_style != run_style:
+                # Identity, not equality (Style.__eq__ hashes): combined styles are cached.
+                if piece_style is not run_style:
                     if run:
                         segments.append(Segment("".join(run), run_style))
                     run, run_style = [], piece_style
@@ -215,9 +217,12 @@ class QuoteTable(ScrollView, can_focus=True):
         """``base`` with a cell's style on top (parsed styles are cached by rich)."""
         if not style:
             return base
-        if isinstance(style, str):
-            style = self.app.console.get_style(style)
-        return base + style
+        key = (base, style)
+        combined = self._combined.get(key)
+        if combined is None:
+            parsed = self.app.console.get_style(style) if isinstance(style, str) else style
+            combined = self._combined[key] = base + parsed
+        return combined
 
     # -- cursor and mouse ------------------------------------------------------
 
