@@ -31,6 +31,7 @@ from engine.storage import (
 )
 from engine.storage.native import encode_ticks
 from engine.storage.schema import COLUMN_NAMES
+from engine.storage.trim import clean_mappings
 
 REPO = Path(__file__).resolve().parents[1]
 DAY1 = date(2026, 11, 23)
@@ -590,3 +591,63 @@ def test_server_dsn_errors_are_one_line_and_hide_the_password(tmp_path: Path) ->
     assert "s3cret" not in str(info.value)
     assert "desk:***@127.0.0.1:9" in str(info.value)
     assert "\n" not in str(info.value)
+
+
+# ---- memory -------------------------------------------------------------------------
+
+SMAPS = """\
+7f0000000000-7f0000100000 r--p 00000000 fe:00 11 /venv/chdb/_chdb.abi3.so
+Rss:                 800 kB
+Anonymous:             0 kB
+7f0000100000-7f0000300000 r-xp 00100000 fe:00 11 /venv/chdb/_chdb.abi3.so
+Rss:                1500 kB
+Anonymous:             0 kB
+7f0000300000-7f0000310000 r--p 00300000 fe:00 11 /venv/chdb/_chdb.abi3.so
+Rss:                  64 kB
+Anonymous:            64 kB
+7f0000310000-7f0000320000 rw-p 00310000 fe:00 11 /venv/chdb/_chdb.abi3.so
+Rss:                  64 kB
+Anonymous:             0 kB
+7f0000400000-7f0000500000 r-xp 00000000 fe:00 12 /usr/lib/libc.so.6
+Rss:                 900 kB
+Anonymous:             0 kB
+7f0000600000-7f0000700000 r-xp 00000000 fe:00 13 /venv/chdb/_chdb.abi3.so
+Rss:                   0 kB
+Anonymous:             0 kB
+7f0000700000-7f0000800000 rw-p 00000000 00:00 0
+Rss:                 400 kB
+Anonymous:           400 kB
+"""
+
+
+def test_only_unmodified_read_only_pages_of_the_library_are_released() -> None:
+    # Relocated (copy-on-write) and writable mappings, other libraries, and mappings
+    # with nothing resident are left alone.
+    assert clean_mappings("_chdb", SMAPS) == [
+        (0x7F0000000000, 0x7F0000100000, 800),
+        (0x7F0000100000, 0x7F0000300000, 1500),
+    ]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/smaps")
+def test_store_gives_back_library_pages_and_keeps_working(tmp_path: Path) -> None:
+    opened = TickStore.open(settings(), tmp_path)
+    try:
+        assert opened.released_bytes > 0
+        ticks = make_ticks(seed=3, per_day=300)
+        writer = opened.writer(TestClock())
+        writer.start()
+        writer.enqueue_many(ticks)
+        assert writer.close(timeout=60)
+        assert count(opened) == len(ticks)
+        assert int(opened.client().command("SELECT sum(ticks) FROM bars_1m")) == len(ticks)
+    finally:
+        opened.close()
+
+
+def test_releasing_library_pages_can_be_turned_off(tmp_path: Path) -> None:
+    opened = TickStore.open(settings(release_library_pages=False), tmp_path)
+    try:
+        assert opened.released_bytes == 0
+    finally:
+        opened.close()

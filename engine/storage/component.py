@@ -6,10 +6,14 @@ import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import structlog
+
 from engine.bus import MessageBus
 from engine.clock import Clock
 from engine.component import Component
 from engine.storage.settings import StorageSettings
+
+log = structlog.get_logger("engine.storage")
 
 if TYPE_CHECKING:  # the ClickHouse client is imported only when the store opens
     from engine.storage.queries import TickQueries
@@ -51,6 +55,10 @@ class TickStoreComponent(Component):
         from engine.storage.store import TickStore
 
         self.store = await asyncio.to_thread(TickStore.open, self._settings, self._data_dir)
+        if self.store.released_bytes:
+            log.info(
+                "tick store library pages released", mb=round(self.store.released_bytes / 2**20)
+            )
         self.writer = self.store.writer(self._clock)
         self.writer.start()
         self.queries = self.store.queries()

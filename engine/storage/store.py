@@ -28,6 +28,7 @@ from engine.storage.ddl import apply_ddl
 from engine.storage.errors import TickStoreError, TickStoreLocked
 from engine.storage.queries import TickQueries
 from engine.storage.settings import StorageSettings, chdb_path, is_chdb, redact_dsn
+from engine.storage.trim import release_clean_pages
 from engine.storage.writer import TickWriter
 
 LOCK_FILE = ".alphapt-tickstore.lock"
@@ -93,6 +94,8 @@ class TickStore:
         self._clients: weakref.WeakSet[Client] = weakref.WeakSet()
         self._writer: TickWriter | None = None
         self._closed = False
+        self.released_bytes = 0
+        """Resident bytes of chDB's library given back after start-up (see ``engine.storage.trim``)."""
 
     @classmethod
     def open(
@@ -116,6 +119,8 @@ class TickStore:
             client = store.client()
             if not read_only:
                 apply_ddl(client, settings.retention_days)
+            if store.embedded and settings.release_library_pages:
+                store.released_bytes = release_clean_pages("_chdb")
         except TickStoreError:
             store.close()
             raise
