@@ -16,7 +16,9 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import sys
 import weakref
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -77,6 +79,25 @@ def _unlock(handle: IO[str]) -> None:
         fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
     finally:
         handle.close()
+
+
+@contextlib.contextmanager
+def _without_pyarrow() -> Iterator[None]:
+    """Keep chDB from importing pyarrow while it connects.
+
+    chDB imports pyarrow when present, only for its Arrow APIs; clickhouse-connect talks
+    to it in Native format. That import is 34 MB of the desk's RSS for nothing. chDB
+    supports pyarrow being absent; later imports of pyarrow elsewhere work as usual.
+    """
+    if "pyarrow" in sys.modules:
+        yield
+        return
+    sys.modules["pyarrow"] = None  # type: ignore[assignment]  # import raises ImportError
+    try:
+        yield
+    finally:
+        if sys.modules.get("pyarrow", 0) is None:
+            del sys.modules["pyarrow"]
 
 
 class TickStore:
@@ -153,7 +174,8 @@ class TickStore:
             # Sessions serialize queries; the writer and readers run concurrently.
             kwargs["autogenerate_session_id"] = False
         try:
-            client = clickhouse_connect.get_client(dsn=self._dsn, **kwargs)
+            with _without_pyarrow() if self.embedded else contextlib.nullcontext():
+                client = clickhouse_connect.get_client(dsn=self._dsn, **kwargs)
         except Exception as exc:
             raise TickStoreError(self._describe_open_error(exc)) from None
         self._clients.add(client)
