@@ -1,6 +1,6 @@
 """Foundation benchmarks: engine throughput and latency, UI frame cost and loop lag, start-up.
 
-Run: ``python bench/bench_engine.py`` (about a minute). Prints one line per figure.
+Run: ``python bench/bench_engine.py`` (about two minutes). Prints one line per figure.
 """
 
 from __future__ import annotations
@@ -131,11 +131,12 @@ async def bench_ui(universe: int, rate: float, seconds: float) -> None:
     )
 
 
-def bench_startup(universe: int) -> None:
+def bench_startup(universe: int, steady_s: float = 60.0) -> None:
     """Seconds from launch to the first frame and to the first quotes on a real terminal (tmux).
 
-    Also RSS after 5 s, split into anonymous memory and mapped files (chDB's library alone
-    maps about 220 MB of read-only, shared pages).
+    Also RSS 5 s after the first quotes and again ``steady_s`` later, split into anonymous
+    memory and mapped files (mostly chDB's library: the desk drops its start-up pages, and
+    the tick store's inserts and merges fault part of them back).
     """
     if shutil.which("tmux") is None:
         print("desk start-up: skipped (needs tmux to stand in for a terminal)")
@@ -169,12 +170,9 @@ def bench_startup(universe: int) -> None:
             capture_output=True,
             text=True,
         ).stdout.strip()
-        memory_kb: dict[str, int] = {}
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                name, _, value = line.partition(":")
-                if name in ("VmRSS", "RssAnon", "RssFile"):
-                    memory_kb[name] = int(value.split()[0])
+        early = _memory_mb(pid)
+        time.sleep(steady_s)
+        steady = _memory_mb(pid)
         subprocess.run(["tmux", "send-keys", "-t", session, "q"], check=False)
         time.sleep(2)
     finally:
@@ -183,13 +181,28 @@ def bench_startup(universe: int) -> None:
     def seconds(value: float | None) -> str:
         return f"{value:.2f} s" if value is not None else "never (30 s)"
 
-    mb = {name: kb / 1024 for name, kb in memory_kb.items()}
+    def rss(mb: dict[str, float]) -> str:
+        return (
+            f"RSS {mb.get('VmRSS', 0):.0f} MB (anonymous {mb.get('RssAnon', 0):.0f} MB, "
+            f"mapped files {mb.get('RssFile', 0):.0f} MB)"
+        )
+
     print(
         f"desk start-up, {universe} instruments: first frame after {seconds(framed)}, "
-        f"first quotes after {seconds(painted)}; RSS {mb.get('VmRSS', 0):.0f} MB "
-        f"(anonymous {mb.get('RssAnon', 0):.0f} MB, mapped files {mb.get('RssFile', 0):.0f} MB; "
-        "tick store on)"
+        f"first quotes after {seconds(painted)}; tick store on: {rss(early)}; "
+        f"{steady_s:.0f} s later {rss(steady)}"
     )
+
+
+def _memory_mb(pid: str) -> dict[str, float]:
+    """VmRSS, RssAnon and RssFile of process ``pid`` in MB."""
+    memory: dict[str, float] = {}
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            name, _, value = line.partition(":")
+            if name in ("VmRSS", "RssAnon", "RssFile"):
+                memory[name] = int(value.split()[0]) / 1024
+    return memory
 
 
 def main() -> None:
