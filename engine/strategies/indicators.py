@@ -188,23 +188,27 @@ class Bollinger:
 class VWAP:
     """Session volume-weighted average price; restarts when the IST day of ``ts_ns`` changes."""
 
-    __slots__ = ("_day", "_pv", "_volume", "count", "value")
+    __slots__ = ("_day", "_day_end", "_day_start", "_pv", "_volume", "count", "value")
 
     def __init__(self) -> None:
         self._day = -1
+        self._day_start = self._day_end = 0  # the IST day's bounds in ns: no division per update
         self._pv = 0.0
         self._volume = 0.0
         self.count = 0
         self.value: float | None = None
 
     def update(self, price: float, volume: float, ts_ns: int) -> float | None:
-        day = (ts_ns + IST_OFFSET_NS) // NS_PER_DAY
-        if day != self._day:
-            self._day = day
-            self._pv = 0.0
-            self._volume = 0.0
-            self.count = 0
-            self.value = None
+        if not self._day_start <= ts_ns < self._day_end:
+            day = (ts_ns + IST_OFFSET_NS) // NS_PER_DAY
+            self._day_start = day * NS_PER_DAY - IST_OFFSET_NS
+            self._day_end = self._day_start + NS_PER_DAY
+            if day != self._day:
+                self._day = day
+                self._pv = 0.0
+                self._volume = 0.0
+                self.count = 0
+                self.value = None
         if volume > 0:
             self.count += 1
             self._pv += price * volume

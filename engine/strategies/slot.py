@@ -182,7 +182,14 @@ class StrategySlot:
                 while outbox:
                     kind, cmd = outbox.popleft()
                     if kind == "submit":
-                        await self._submit(cmd)
+                        # Inline, not through _submit: one coroutine less per order.
+                        try:
+                            result = await self.gateway.submit(cmd)
+                        except Exception as exc:
+                            self._submit_failed(cmd, exc)
+                            continue
+                        if not result.ok:
+                            self._refused(cmd, result.message)
                     elif kind == "cancel":
                         await self._cancel(self.gateway.cancel(cmd))
                     else:
@@ -195,16 +202,13 @@ class StrategySlot:
         finally:
             self._sender = None
 
-    async def _submit(self, cmd: SubmitOrder) -> None:
-        try:
-            result = await self.gateway.submit(cmd)
-        except Exception as exc:
-            self.book.refused(cmd.client_order_id)
-            self.host.warn(self, f"submit failed: {type(exc).__name__}: {exc}")
-            return
-        if not result.ok:
-            self.book.refused(cmd.client_order_id)
-            log.info("order refused", strategy=self.name, reason=result.message)
+    def _submit_failed(self, cmd: SubmitOrder, exc: Exception) -> None:
+        self.book.refused(cmd.client_order_id)
+        self.host.warn(self, f"submit failed: {type(exc).__name__}: {exc}")
+
+    def _refused(self, cmd: SubmitOrder, reason: str) -> None:
+        self.book.refused(cmd.client_order_id)
+        log.info("order refused", strategy=self.name, reason=reason)
 
     async def _cancel(self, call: Coroutine[Any, Any, Any]) -> None:
         try:
