@@ -117,7 +117,7 @@ class TickDispatcher:
         if self._unfolded > FOLD_EVERY_TICKS:
             # Folding is numpy work of ~1 ms per 10k samples: after the batch's orders, not before.
             self._unfolded = 0
-            self._later(self.fold_latency)
+            self._later(self._fold_after_bars)
         return ticks
 
     def deliver_bars(self) -> None:
@@ -152,6 +152,13 @@ class TickDispatcher:
             if self._bars and self._drain is None:
                 # Queued behind the sender tasks this chunk spawned: its orders go out first.
                 self._schedule_drain()
+
+    def _fold_after_bars(self) -> None:
+        """Fold once no bar is queued: never between a minute close's bar chunks."""
+        if self._bars and self._drain is not None:
+            asyncio.get_running_loop().call_soon(self._fold_after_bars)
+            return
+        self.fold_latency()
 
     def fold_latency(self) -> None:
         """Bucket every strategy's pending latency samples (bounded memory, cheap hot path)."""
