@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from pathlib import Path
 
@@ -200,3 +201,75 @@ async def test_outside_an_event_loop_bars_are_delivered_within_the_batch(tmp_pat
     worker.join()
     assert [(e[0], e[1]) for e in recorder.log if e[0] == "bar"] == [("bar", "1m")]
     assert dispatch.bars_pending == 0
+
+
+class FailsFirst(Recorder):
+    """Raises on its first bar; listed before the others, who must still get that bar."""
+
+    timeframes = ("1m",)
+
+    def on_bar(self, bar: Bar) -> None:
+        super().on_bar(bar)
+        raise RuntimeError("bad first bar")
+
+
+async def test_a_raising_on_bar_fails_only_its_strategy_and_every_callback_is_timed(
+    tmp_path: Path,
+) -> None:
+    h = Harness(
+        [
+            {"name": "bad", "class": "bad", "instruments": ["AAA", "BBB"]},
+            {"name": "rec", "class": "minute", "instruments": ["AAA", "BBB"]},
+        ],
+        tmp_path,
+        builtins={"bad": FailsFirst, "minute": MinuteRecorder},
+        fill=False,
+    )
+    await h.manager.start()
+    for minute in range(4):
+        h.bus.publish_ticks(
+            [make_tick(t, 100.0 + minute, h.at(minute, 5), 1000) for t in (101, 102)]
+        )
+        await h.settle()
+    assert h.manager.state("bad").value == "failed"
+    assert len(h.manager.strategy("bad").bars) == 1
+    recorder = h.manager.strategy("rec")
+    assert [(b.instrument_token, b.close) for b in recorder.bars] == [
+        (token, 100.0 + minute) for minute in range(3) for token in (101, 102)
+    ]
+    h.manager.dispatch.fold_latency()
+    slots = h.manager._slots
+    # One sample per delivered callback (8 ticks + 6 bars); none for the call that raised.
+    assert slots["rec"].latency.count == 8 + 6
+    # The first bars close after the second batch's on_tick calls: 2 + 2 samples, none for the bar.
+    assert slots["bad"].latency.count == 4
+    assert all(0 < s < 1 for s in slots["rec"].latency.recent)
+
+
+@pytest.mark.usefixtures("one_bar_per_chunk")
+async def test_latency_fold_waits_until_the_queued_bars_are_delivered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dispatch_module, "FOLD_EVERY_TICKS", 1)
+    h = Harness(
+        [{"name": "rec", "class": "minute", "instruments": list(SYMBOLS)}],
+        tmp_path,
+        symbols=SYMBOLS,
+        builtins=CLASSES,
+    )
+    await h.manager.start()
+    dispatch = h.manager.dispatch
+    pending_at_fold: list[int] = []
+    fold = dispatch.fold_latency
+    monkeypatch.setattr(
+        dispatch, "fold_latency", lambda: (pending_at_fold.append(dispatch.bars_pending), fold())
+    )
+    h.bus.publish_ticks([make_tick(t, 100.0, h.at(0, 5), 1000) for t in TOKENS])
+    await h.settle()
+    # Twelve bars close at once, one per loop turn: the fold this batch asked for comes after them.
+    h.bus.publish_ticks([make_tick(t, 101.0, h.at(1, 5), 1100) for t in TOKENS])
+    await h.settle()
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert len(h.manager.strategy("rec").bars) == len(TOKENS)
+    assert pending_at_fold and set(pending_at_fold) == {0}

@@ -2,6 +2,7 @@
 
 A command asks; only the events it leads to change state. Every command names the
 ``user`` (the Kite user id) it acts for, so one engine can serve several accounts.
+Commands are ``gc=False`` like the order records (no field can hold a cycle).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import msgspec
 from engine.orders.model import OrderType, Product, Side, Validity, Variety
 
 
-class SubmitOrder(msgspec.Struct, frozen=True, kw_only=True):
+class SubmitOrder(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """Place a new order; carries every parameter Kite's place-order call takes.
 
     ``client_order_id`` is normally left empty and minted by execution (then
@@ -36,7 +37,7 @@ class SubmitOrder(msgspec.Struct, frozen=True, kw_only=True):
     client_order_id: str | None = None
 
 
-class ModifyOrder(msgspec.Struct, frozen=True, kw_only=True):
+class ModifyOrder(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """Change a resting order; ``None`` leaves a parameter as it is."""
 
     user: str
@@ -49,14 +50,14 @@ class ModifyOrder(msgspec.Struct, frozen=True, kw_only=True):
     market_protection: float | None = None
 
 
-class CancelOrder(msgspec.Struct, frozen=True, kw_only=True):
+class CancelOrder(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """Cancel one order. Cancels always pass risk."""
 
     user: str
     client_order_id: str
 
 
-class CancelAllOrders(msgspec.Struct, frozen=True, kw_only=True):
+class CancelAllOrders(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """Cancel every open order of ``user`` (of one strategy if ``strategy_id`` is set).
 
     The kill switch sends this and then halts trading.

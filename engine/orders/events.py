@@ -3,7 +3,8 @@
 Every event names its order by ``client_order_id`` and carries an ``event_id``
 (unique; the order book ignores an event it has already applied) and ``ts_ns``
 (engine clock). Events are tagged unions for msgspec, so a log of them encodes
-and decodes as ``list[OrderEvent]``.
+and decodes as ``list[OrderEvent]``. Like the order records they are ``gc=False``
+(no field can hold a reference cycle; see :mod:`engine.orders.model`).
 
 Lifecycle (see :mod:`engine.orders.state` for the full table)::
 
@@ -26,7 +27,7 @@ from engine.orders.commands import SubmitOrder
 from engine.orders.model import Fill, OrderStatus, OrderType, Validity
 
 
-class _Event(msgspec.Struct, frozen=True, kw_only=True, tag=True):
+class _Event(msgspec.Struct, frozen=True, kw_only=True, tag=True, gc=False):
     event_id: str
     ts_ns: int
     client_order_id: str

@@ -2,7 +2,11 @@
 
 Enum values are Kite Connect's own spellings, so a record can be sent to or read
 from Kite without a translation table. Records are frozen ``msgspec.Struct``s;
-a state change is a new record (see :mod:`engine.orders.state`).
+a state change is a new record (see :mod:`engine.orders.state`). They are
+``gc=False``: holding only scalars, strings and other such records, they cannot
+form a reference cycle, and the orders, fills and events a day accumulates (every
+book keeps them) would otherwise be re-scanned by each older-generation collection:
+about 1.5 ms per gen-1 pass after a few thousand orders, on the tick path.
 """
 
 from __future__ import annotations
@@ -119,7 +123,7 @@ MAX_MODIFICATIONS = 25
 """Kite refuses the modification after the 25th."""
 
 
-class Order(msgspec.Struct, frozen=True, kw_only=True):
+class Order(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """One order as the desk knows it; field names are the ledger's column names.
 
     Prices are rupees, quantities units (not lots), timestamps epoch ns.
@@ -174,7 +178,7 @@ class Order(msgspec.Struct, frozen=True, kw_only=True):
         return self.side.sign * self.filled_quantity
 
 
-class Fill(msgspec.Struct, frozen=True, kw_only=True):
+class Fill(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """One exchange trade against an order (a row of Kite's trades book)."""
 
     trade_id: str

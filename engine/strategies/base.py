@@ -64,6 +64,7 @@ class Strategy:
         self.instruments: tuple[Instrument, ...] = slot.instruments
         self.clock: Clock = slot.clock
         self.market: MarketView = slot.market
+        self.__book = slot.book  # the slot keeps one book for its lifetime
 
     # -- callbacks ---------------------------------------------------------------
 
@@ -100,19 +101,19 @@ class Strategy:
 
     def position(self, token: int) -> int:
         """Signed net quantity this strategy holds in ``token``, from its own fills."""
-        return self._slot.book.net(token)
+        return self.__book.net(token)
 
     def positions(self) -> dict[int, int]:
         """Every non-flat position of this strategy: token → net quantity."""
-        return {t: p.net_qty for t, p in self._slot.book.positions.items() if p.net_qty}
+        return {t: p.net_qty for t, p in self.__book.positions.items() if p.net_qty}
 
     def open_orders(self, token: int | None = None) -> list[Order | SubmitOrder]:
         """Its orders not yet closed, including submissions not yet acknowledged."""
-        return self._slot.book.open_orders(token)
+        return self.__book.open_orders(token)
 
     def expected_position(self, token: int) -> int:
         """Position once every open order fills: what a target-position rule compares against."""
-        return self._slot.book.expected(token)
+        return self.__book.expected(token)
 
     def set_timer(self, name: str, seconds: float, callback: Callable[[], None]) -> None:
         """Call ``callback`` every ``seconds`` of engine-clock time until stopped or cancelled."""

@@ -15,7 +15,7 @@ import msgspec
 from engine.orders.book import OrderBook
 from engine.orders.commands import SubmitOrder
 from engine.orders.events import OrderEvent
-from engine.orders.model import Fill, Order
+from engine.orders.model import Fill, Order, Side
 from engine.orders.state import InvalidTransition
 
 
@@ -52,9 +52,19 @@ class StrategyBook:
     def sent(self, cmd: SubmitOrder) -> None:
         """Record a submission before the gateway answers."""
         self.submitted += 1
-        if cmd.client_order_id:
-            self.in_flight[cmd.client_order_id] = cmd
-            self._track(cmd.client_order_id, cmd.instrument_token, cmd.side.sign * cmd.quantity)
+        coid = cmd.client_order_id
+        if coid:
+            self.in_flight[coid] = cmd
+            signed = cmd.quantity if cmd.side is Side.BUY else -cmd.quantity
+            # A new id has no contribution yet: what _track would do, without its pop.
+            if coid in self._contribution:
+                self._track(coid, cmd.instrument_token, signed)
+            else:
+                if signed:
+                    self._contribution[coid] = signed
+                pending = self._pending
+                token = cmd.instrument_token
+                pending[token] = pending.get(token, 0) + signed
 
     def refused(self, client_order_id: str | None) -> None:
         """The gateway refused a submission: it will never become an order."""

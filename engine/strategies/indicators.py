@@ -42,11 +42,13 @@ class SMA:
     def update(self, x: float) -> float | None:
         window = self._window
         window.append(x)
-        self._sum += x
-        if len(window) > self.period:
-            self._sum -= window.popleft()
-        if len(window) == self.period:
-            self.value = self._sum / self.period
+        total = self._sum + x
+        period = self.period
+        if len(window) > period:
+            total -= window.popleft()
+        self._sum = total
+        if len(window) == period:
+            self.value = total / period
         return self.value
 
 
@@ -94,20 +96,21 @@ class RSI:
         gain = change if change > 0 else 0.0
         loss = -change if change < 0 else 0.0
         n = self.period
-        self._changes += 1
-        if self._changes <= n:
-            self._gain += gain / n
-            self._loss += loss / n
-            if self._changes < n:
+        changes = self._changes = self._changes + 1
+        if changes <= n:
+            avg_gain = self._gain = self._gain + gain / n
+            avg_loss = self._loss = self._loss + loss / n
+            if changes < n:
                 return None
         else:
-            self._gain = (self._gain * (n - 1) + gain) / n
-            self._loss = (self._loss * (n - 1) + loss) / n
-        if self._loss == 0.0:
-            self.value = 100.0 if self._gain > 0 else 50.0
+            avg_gain = self._gain = (self._gain * (n - 1) + gain) / n
+            avg_loss = self._loss = (self._loss * (n - 1) + loss) / n
+        if avg_loss == 0.0:
+            value = 100.0 if avg_gain > 0 else 50.0
         else:
-            self.value = 100.0 - 100.0 / (1.0 + self._gain / self._loss)
-        return self.value
+            value = 100.0 - 100.0 / (1.0 + avg_gain / avg_loss)
+        self.value = value
+        return value
 
 
 class ATR:
@@ -155,27 +158,31 @@ class Bollinger:
 
     def update(self, x: float) -> tuple[float, float, float] | None:
         """New ``(lower, middle, upper)``, or ``None`` while warming up."""
-        if self._anchor is None:
-            self._anchor = x
+        anchor = self._anchor
+        if anchor is None:
+            anchor = self._anchor = x
         # Sums of deviations from the first value keep the variance free of cancellation.
-        d = x - self._anchor
+        d = x - anchor
         window = self._window
         window.append(d)
-        self._sum += d
-        self._sumsq += d * d
-        if len(window) > self.period:
-            old = window.popleft()
-            self._sum -= old
-            self._sumsq -= old * old
-        if len(window) < self.period:
-            return None
+        total = self._sum + d
+        squares = self._sumsq + d * d
         n = self.period
-        mean = self._sum / n
-        sd = math.sqrt(max(self._sumsq / n - mean * mean, 0.0))
-        self.middle = mean + self._anchor
-        self.upper = self.middle + self.k * sd
-        self.lower = self.middle - self.k * sd
-        return self.lower, self.middle, self.upper
+        if len(window) > n:
+            old = window.popleft()
+            total -= old
+            squares -= old * old
+        self._sum = total
+        self._sumsq = squares
+        if len(window) < n:
+            return None
+        mean = total / n
+        sd = math.sqrt(max(squares / n - mean * mean, 0.0))
+        middle = self.middle = mean + anchor
+        width = self.k * sd
+        upper = self.upper = middle + width
+        lower = self.lower = middle - width
+        return lower, middle, upper
 
     @property
     def value(self) -> tuple[float, float, float] | None:
@@ -188,23 +195,27 @@ class Bollinger:
 class VWAP:
     """Session volume-weighted average price; restarts when the IST day of ``ts_ns`` changes."""
 
-    __slots__ = ("_day", "_pv", "_volume", "count", "value")
+    __slots__ = ("_day", "_day_end", "_day_start", "_pv", "_volume", "count", "value")
 
     def __init__(self) -> None:
         self._day = -1
+        self._day_start = self._day_end = 0  # the IST day's bounds in ns: no division per update
         self._pv = 0.0
         self._volume = 0.0
         self.count = 0
         self.value: float | None = None
 
     def update(self, price: float, volume: float, ts_ns: int) -> float | None:
-        day = (ts_ns + IST_OFFSET_NS) // NS_PER_DAY
-        if day != self._day:
-            self._day = day
-            self._pv = 0.0
-            self._volume = 0.0
-            self.count = 0
-            self.value = None
+        if not self._day_start <= ts_ns < self._day_end:
+            day = (ts_ns + IST_OFFSET_NS) // NS_PER_DAY
+            self._day_start = day * NS_PER_DAY - IST_OFFSET_NS
+            self._day_end = self._day_start + NS_PER_DAY
+            if day != self._day:
+                self._day = day
+                self._pv = 0.0
+                self._volume = 0.0
+                self.count = 0
+                self.value = None
         if volume > 0:
             self.count += 1
             self._pv += price * volume

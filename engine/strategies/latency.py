@@ -51,7 +51,7 @@ class LatencyStats:
         self.counts += np.bincount(
             np.searchsorted(_EDGES, values, side="left"), minlength=len(self.counts)
         )
-        self.count += len(samples)
+        self.count += len(values)
         self.total += float(values.sum())
         self.recent.extend(values[-RECENT:].tolist())
 

@@ -34,16 +34,17 @@ class BollingerBreakout(BarStrategy):
     def on_bar(self, bar: Bar) -> None:
         token = bar.instrument_token
         bands = self._bands[token]
-        previous = bands.value
-        bands.update(bar.close)
-        if previous is None:
-            return
-        lower, middle, upper = previous
+        # The bands of the previous ``period`` bars (set together, so one check covers all three).
+        lower, middle, upper = bands.lower, bands.middle, bands.upper
         close = bar.close
-        held = self.expected_position(token)
+        bands.update(close)
+        if middle is None or lower is None or upper is None:
+            return
         if close > upper:
             self.target_position(token, self.params.quantity)
         elif close < lower:
             self.target_position(token, -self.params.quantity)
-        elif (held > 0 and close < middle) or (held < 0 and close > middle):
-            self.target_position(token, 0)
+        else:
+            held = self.expected_position(token)
+            if (held > 0 and close < middle) or (held < 0 and close > middle):
+                self.target_position(token, 0)

@@ -45,13 +45,15 @@ class SmaCrossover(BarStrategy):
 
     def on_bar(self, bar: Bar) -> None:
         token = bar.instrument_token
-        fast = self._fast[token].update(bar.close)
-        slow = self._slow[token].update(bar.close)
+        close = bar.close
+        fast = self._fast[token].update(close)
+        slow = self._slow[token].update(close)
         if fast is None or slow is None or fast == slow:
             return
         above = fast > slow
-        was = self._above.get(token)
-        self._above[token] = above
+        states = self._above
+        was = states.get(token)
+        states[token] = above
         if was is None or was == above:
             return
         quantity = self.params.quantity

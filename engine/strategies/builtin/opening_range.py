@@ -11,6 +11,7 @@ from engine.strategies.base import Strategy, StrategyParams
 from engine.strategies.indicators import NS_PER_DAY
 
 NS_PER_MINUTE = 60_000_000_000
+_NO_RANGE = float("-inf")
 
 
 def _minute(t: time) -> int:
@@ -56,24 +57,45 @@ class OpeningRangeBreakout(Strategy):
     def on_start(self) -> None:
         self.subscribe_bars("1m")
         self._days: dict[int, _Day] = {}
+        self._minutes_of: OpeningRangeParams | None = None
+        self._minutes = (0, 0, 0)
+        # Every instrument's bar of one minute has the same bounds: their calendar
+        # arithmetic is done once per minute, not once per bar.
+        self._bounds = (-1, -1)
+        self._when = (0, 0, 0)
+
+    def _window(self, p: OpeningRangeParams) -> tuple[int, int, int]:
+        """``(range_start, range_end, exit_at)`` in minutes of the day, recomputed when params change."""
+        if p is not self._minutes_of:
+            self._minutes_of = p
+            self._minutes = (_minute(p.range_start), _minute(p.range_end), _minute(p.exit_at))
+        return self._minutes
 
     def on_bar(self, bar: Bar) -> None:
         token = bar.instrument_token
-        local = bar.start_ns + IST_OFFSET_NS
-        day, minute = local // NS_PER_DAY, (local % NS_PER_DAY) // NS_PER_MINUTE
+        bounds = (bar.start_ns, bar.end_ns)
+        if bounds != self._bounds:
+            self._bounds = bounds
+            local = bar.start_ns + IST_OFFSET_NS
+            minute = (local % NS_PER_DAY) // NS_PER_MINUTE
+            end = minute + (bar.end_ns - bar.start_ns) // NS_PER_MINUTE
+            self._when = (local // NS_PER_DAY, minute, end)
+        day, minute, end_minute = self._when
         state = self._days.get(token)
         if state is None or state.day != day:
             state = self._days[token] = _Day(day)
         p = self.params
-        if _minute(p.range_start) <= minute < _minute(p.range_end):
-            state.high = max(state.high, bar.high)
-            state.low = min(state.low, bar.low)
+        range_start, range_end, exit_at = self._window(p)
+        if range_start <= minute < range_end:
+            if bar.high > state.high:
+                state.high = bar.high
+            if bar.low < state.low:
+                state.low = bar.low
             return
-        end_minute = minute + (bar.end_ns - bar.start_ns) // NS_PER_MINUTE
-        if end_minute >= _minute(p.exit_at):
+        if end_minute >= exit_at:
             self.target_position(token, 0)
             return
-        if minute < _minute(p.range_end) or state.high == float("-inf"):
+        if minute < range_end or state.high == _NO_RANGE:
             return
         if state.trades >= p.max_trades_per_day or self.expected_position(token) != 0:
             return

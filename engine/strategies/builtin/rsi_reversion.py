@@ -43,10 +43,11 @@ class RsiReversion(BarStrategy):
         if rsi is None:
             return
         p = self.params
-        held = self.expected_position(token)
         if rsi < p.oversold:
             self.target_position(token, p.quantity)
         elif rsi > p.overbought:
             self.target_position(token, -p.quantity)
-        elif (held > 0 and rsi >= p.exit_level) or (held < 0 and rsi <= p.exit_level):
-            self.target_position(token, 0)
+        else:
+            held = self.expected_position(token)
+            if (held > 0 and rsi >= p.exit_level) or (held < 0 and rsi <= p.exit_level):
+                self.target_position(token, 0)

@@ -33,21 +33,28 @@ class VwapReversion(Strategy):
 
     def on_tick(self, tick: Tick) -> None:
         token = tick.instrument_token
-        last = self._volume.get(token)
-        self._volume[token] = tick.volume
-        if last is None or tick.volume <= last:
+        volume = tick.volume
+        volumes = self._volume
+        last = volumes.get(token)
+        volumes[token] = volume
+        if last is None or volume <= last:
             return
         vwap = self._vwap[token]
-        value = vwap.update(tick.ltp, tick.volume - last, tick.exchange_ts_ns)
-        if value is None or vwap.count <= self.params.warmup_ticks:
-            return
+        price = tick.ltp
+        value = vwap.update(price, volume - last, tick.exchange_ts_ns)
         p = self.params
-        deviation = (tick.ltp - value) / value * 100.0
+        if value is None or vwap.count <= p.warmup_ticks:
+            return
+        deviation = (price - value) / value * 100.0
         if deviation <= -p.band_pct:
-            self.target_position(token, p.quantity)
+            target = p.quantity
         elif deviation >= p.band_pct:
-            self.target_position(token, -p.quantity)
+            target = -p.quantity
         else:
             held = self.expected_position(token)
-            if (held > 0 and tick.ltp >= value) or (held < 0 and tick.ltp <= value):
+            if (held > 0 and price >= value) or (held < 0 and price <= value):
                 self.target_position(token, 0)
+            return
+        # Most ticks outside the band find the position already there: skip the order path.
+        if self.expected_position(token) != (target if target > 0 or p.allow_short else 0):
+            self.target_position(token, target)
