@@ -177,7 +177,13 @@ class QualityMonitor:
         return self._filter_ticks(ticks)
 
     def _filter_ticks(self, ticks: Sequence[Tick]) -> Sequence[Tick]:
-        check = self.check
+        if not ticks:
+            return ticks
+        # What ``check`` does before each tick, once: nothing below sets ``_ahead`` again.
+        if self._ahead:
+            self._sync()
+        self._vector_stale = True
+        check = self._check
         kept: list[Tick] | None = None
         for i, tick in enumerate(ticks):
             verdict = check(tick)
