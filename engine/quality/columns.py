@@ -73,6 +73,13 @@ class ColumnarTicks(tuple[Tick, ...]):
             self._span = None
         return self._columns
 
+    def block(self) -> tuple[TickColumns, int, int]:
+        """The columns this batch was cut from (see :meth:`rows`) and its rows in them,
+        without slicing: a consumer may judge the whole block once and index into it."""
+        if self._span is None:
+            return self._columns, 0, len(self)
+        return self._columns, *self._span
+
     def rows(self, start: int, stop: int) -> ColumnarTicks:
         """Ticks ``start:stop`` with their columns (numpy views, taken only when read: a
         replay instant too small for the columnar screen never pays for slicing them)."""
