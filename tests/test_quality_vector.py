@@ -201,3 +201,61 @@ def test_columns_must_match_the_ticks_in_number() -> None:
     batch = market.step_columns(np.arange(UNIVERSE), NS_PER_SECOND, 60.0)
     with pytest.raises(ValueError, match="column rows"):
         ColumnarTicks(batch[:-1], batch.columns)
+
+
+@pytest.mark.parametrize("seed", [21, 22])
+def test_replay_instants_cut_from_a_block_match_tick_by_tick(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A replay hands the monitor one instant at a time, cut from a stored block of many
+    (``ColumnarTicks.rows``): the block is screened by columns once, each instant's
+    cleared ticks then run only the sequence half of the screen. Verdicts, counters,
+    reports and states must equal ``check``'s, through faults, unknown instruments,
+    ticks without a receive time, and a new day that moves circuit limits mid-block."""
+    import engine.quality.monitor
+
+    monkeypatch.setattr(engine.quality.monitor, "_MIN_VECTOR_BATCH", 160)
+    made = TestClock()
+    market = _market("volatile", seed)
+    instants: list[tuple[int, list[Tick]]] = []
+    rng = np.random.default_rng(seed)
+    for batch in _batches("volatile", seed, 240, 0.03, made):
+        batch = list(batch)
+        if rng.random() < 0.1:
+            batch.append(msgspec.structs.replace(batch[0], instrument_token=999_999_999))
+        if rng.random() < 0.1:
+            at = int(rng.integers(len(batch)))
+            batch[at] = msgspec.structs.replace(batch[at], received_ns=0)
+        instants.append((made.now_ns(), batch))
+    clock_a = TestClock()
+    clock_b = TestClock()
+    scalar = _monitor(market, clock_a)
+    replay = _monitor(market, clock_b)
+    days = {day.instrument_token: day for day in market.market_days()}
+    narrow = {
+        token: msgspec.structs.replace(day, upper_circuit=day.prev_close * 1.002)
+        for token, day in days.items()
+    }
+    step = 0
+    for first in range(0, len(instants), 7):
+        group = instants[first : first + 7]
+        block = ColumnarTicks.from_ticks([t for _, batch in group for t in batch])
+        row = 0
+        for now, batch in group:
+            for clock in (clock_a, clock_b):
+                clock.advance((now - clock.now_ns()) / NS_PER_SECOND)
+            kept_a = scalar.filter(list(batch))
+            kept_b = replay.filter(block.rows(row, row + len(batch)))
+            assert list(kept_b) == list(kept_a), step
+            row += len(batch)
+            step += 1
+            if step == 121:
+                scalar.new_day(narrow)
+                replay.new_day(narrow)
+            if step % 37 == 0:
+                assert replay.sweep() == scalar.sweep(), step
+    assert replay._block is not None and any(replay._block[2])
+    assert scalar.counters()["circuit_breach"] > 0
+    assert scalar.counters()["unknown_instrument"] > 0
+    assert _report(replay) == _report(scalar)
+    assert _states(replay) == _states(scalar)

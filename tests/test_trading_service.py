@@ -215,3 +215,25 @@ async def test_a_server_ledger_that_is_behind_is_refused_in_one_line(
         with pytest.raises(SchemaBehind) as raised:
             await desk.service.start()
     assert "alphapt-tui migrate" in str(raised.value) and "\n" not in str(raised.value)
+
+
+async def test_exposures_and_charges_from_positions_match_the_position_views(desk: Desk) -> None:
+    # The P&L monitors read exposures straight from the positions and charges from a
+    # running total; both must equal what the views and a fresh sum give.
+    from engine.risk.checks.exposure import instrument_exposures
+
+    s = desk.service
+    assert (await s.submit(order_cmd(quantity=10))).ok
+    assert (await s.submit(order_cmd(Side.SELL, 4, product=Product.MIS))).ok
+    desk.tick(EQ.token, 101.0, **BOOK)
+    nets: dict[int, int] = {}
+    ltps: dict[int, float] = {}
+    for view in s.positions():
+        nets[view.instrument_token] = nets.get(view.instrument_token, 0) + view.net_quantity
+        ltps[view.instrument_token] = view.ltp
+    assert instrument_exposures(s) == {t: abs(n) * ltps[t] for t, n in nets.items()}
+    position = next(iter(s.portfolio.positions.values()))
+    before = position.charges
+    assert before == sum(position._order_charges.values()) > 0
+    assert (await s.submit(order_cmd(quantity=3))).ok
+    assert position.charges == sum(position._order_charges.values()) > before

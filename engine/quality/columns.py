@@ -48,23 +48,46 @@ class ColumnarTicks(tuple[Tick, ...]):
     monitor trusts the columns instead of reading the ticks.
     """
 
-    columns: TickColumns
+    _columns: TickColumns
+    _span: tuple[int, int] | None
 
     def __new__(cls, ticks: Sequence[Tick], columns: TickColumns) -> ColumnarTicks:
         """Wrap ``ticks`` (already built from ``columns``)."""
         batch = super().__new__(cls, ticks)
         if len(columns.token) != len(batch):
             raise ValueError(f"{len(columns.token)} column rows for {len(batch)} ticks")
-        batch.columns = columns
+        batch._columns = columns
+        batch._span = None
         return batch
 
+    @property
+    def columns(self) -> TickColumns:
+        """The batch's columns (a batch cut by :meth:`rows` slices them on first use)."""
+        span = self._span
+        if span is not None:
+            start, stop = span
+            c = self._columns
+            self._columns = TickColumns(
+                **{name: getattr(c, name)[start:stop] for name in _ARRAYS}, depth_ok=c.depth_ok
+            )
+            self._span = None
+        return self._columns
+
+    def block(self) -> tuple[TickColumns, int, int]:
+        """The columns this batch was cut from (see :meth:`rows`) and its rows in them,
+        without slicing: a consumer may judge the whole block once and index into it."""
+        if self._span is None:
+            return self._columns, 0, len(self)
+        return self._columns, *self._span
+
     def rows(self, start: int, stop: int) -> ColumnarTicks:
-        """Ticks ``start:stop`` with their columns (numpy views: nothing is copied twice)."""
-        c = self.columns
-        sliced = TickColumns(
-            **{name: getattr(c, name)[start:stop] for name in _ARRAYS}, depth_ok=c.depth_ok
-        )
-        return ColumnarTicks(tuple.__getitem__(self, slice(start, stop)), sliced)
+        """Ticks ``start:stop`` with their columns (numpy views, taken only when read: a
+        replay instant too small for the columnar screen never pays for slicing them)."""
+        start, stop, _ = slice(start, stop).indices(len(self))
+        batch = tuple.__new__(ColumnarTicks, tuple.__getitem__(self, slice(start, stop)))
+        batch._columns = self.columns
+        batch._span = (start, stop)
+        return batch
 
     @classmethod
     def from_ticks(cls, ticks: Sequence[Tick]) -> ColumnarTicks:

@@ -105,3 +105,32 @@ def build_screen(checks: Mapping[str, Check], now_ns: Callable[[], int]) -> Scre
         )
 
     return screen
+
+
+def build_sequence_screen(checks: Mapping[str, Check]) -> Screen:
+    """The sequence half of :func:`build_screen` alone, for a tick whose stateless
+    checks were already screened (by columns, :meth:`VectorScreen.passes`): ``True``
+    means ts_out_of_order, volume_decrease, last_qty_exceeds_volume and duplicate_tick
+    cannot fire. Keep the two in step."""
+    back_ns: int = checks[names.TS_OUT_OF_ORDER].tolerance_ns  # type: ignore[attr-defined]
+    qty_tol: int = checks[names.LAST_QTY_EXCEEDS_VOLUME].tolerance  # type: ignore[attr-defined]
+
+    def sequence(tick: Tick, state: InstrumentState) -> bool:
+        prev = state.prev
+        if prev is None:
+            return True
+        ts = tick.exchange_ts_ns
+        if ts < prev.exchange_ts_ns - back_ns:
+            return False
+        change = tick.volume - prev.volume
+        if change > 0:
+            return tick.last_qty <= change + qty_tol
+        if change < 0:
+            return False
+        if tick.last_trade_ts_ns > prev.last_trade_ts_ns and tick.last_qty > qty_tol:
+            return False
+        return not (
+            ts == prev.exchange_ts_ns and tick.ltp == prev.ltp and tick.bid_qty == prev.bid_qty
+        )
+
+    return sequence

@@ -175,6 +175,16 @@ class VectorScreen:
             return None
         return slots
 
+    def known_slots(self, tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Slot of every token (repeats allowed; 0 for an unknown one) and which are known."""
+        keys = self._keys
+        if not len(keys):
+            return np.zeros(len(tokens), dtype=np.int64), np.zeros(len(tokens), dtype=bool)
+        at = np.searchsorted(keys, tokens)
+        np.minimum(at, len(keys) - 1, out=at)
+        known = keys[at] == tokens
+        return np.where(known, self._slot_of_key[at], 0), known
+
     def passes(self, c: TickColumns, slot: np.ndarray, now_ns: int) -> np.ndarray:
         """Per row: ``True`` if no stateless check can fire on it."""
         price = c.ltp

@@ -47,7 +47,7 @@ def check_strategy(settings: Settings, entry: StrategyEntry) -> None:
 
 def replay_settings(settings: Settings, data_dir: Path, entry: StrategyEntry) -> Settings:
     """The replay kernel's settings: the trader's, with a throwaway ``data_dir`` (its own
-    SQLite ledger), the tick store, metrics, notifications, NATS and Redis off, and
+    SQLite ledger, not synced to disk on every commit), the tick store, metrics, notifications, NATS and Redis off, and
     ``entry`` as the only strategy (strategy files still load from the trader's folder)."""
     s = settings
     directory = s.strategies.directory or Path(s.data_dir) / "strategies"
@@ -64,7 +64,9 @@ def replay_settings(settings: Settings, data_dir: Path, entry: StrategyEntry) ->
             "storage": s.storage.model_copy(update={"enabled": False}),
             "metrics": s.metrics.model_copy(update={"enabled": False}),
             "notify": s.notify.model_copy(update={"enabled": False}),
-            "ledger": LedgerSettings(),
+            # A throwaway file deleted after the run: nothing to keep through a power cut,
+            # and an fsync per order commit held the replay back while the strategies waited.
+            "ledger": LedgerSettings(sqlite_synchronous="NORMAL"),
             "strategies": s.strategies.model_copy(
                 update={"enabled": True, "entries": (entry,), "directory": directory}
             ),

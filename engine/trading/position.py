@@ -42,6 +42,9 @@ class Position:
     _legs: dict[tuple[date, str], list[ChargeLeg]] = field(default_factory=dict)
     _order_charges: dict[tuple[date, str], float] = field(default_factory=dict)
     _dirty: set[tuple[date, str]] = field(default_factory=set)
+    _charges_total: float = 0
+    """``sum(_order_charges.values())`` as of the last clean ``_dirty`` (the P&L monitors ask
+    for charges after every tick batch; only a fill changes them)."""
 
     @property
     def key(self) -> PositionKey:
@@ -90,10 +93,12 @@ class Position:
     @property
     def charges(self) -> float:
         """Charges of every order that filled into this position (computed lazily, per order)."""
-        for key in self._dirty:
-            self._order_charges[key] = compute_charges(self._legs[key], key[0]).total
-        self._dirty.clear()
-        return sum(self._order_charges.values())
+        if self._dirty:
+            for key in self._dirty:
+                self._order_charges[key] = compute_charges(self._legs[key], key[0]).total
+            self._dirty.clear()
+            self._charges_total = sum(self._order_charges.values())
+        return self._charges_total
 
     @property
     def unrealized_pnl(self) -> float:

@@ -383,6 +383,17 @@ class TradingService(OrderCommands, Component):
             "positions", self.version, lambda: self.portfolio.views(self.cache.days)
         )
 
+    def instrument_exposures(self) -> dict[int, float]:
+        """``risk.checks.instrument_exposures`` of this context without building position views:
+        the same sums in the same order (a view's LTP is 0 until the instrument ticked)."""
+        nets: dict[int, int] = {}
+        ltps: dict[int, float] = {}
+        for p in self.portfolio.positions.values():
+            token = p.instrument_token
+            nets[token] = nets.get(token, 0) + p.net_quantity
+            ltps[token] = p.ltp if p.ltp is not None else 0.0
+        return {token: abs(net) * ltps[token] for token, net in nets.items()}
+
     def funds(self) -> FundsView:
         """Capital, margin used, available and P&L."""
         return self._cached(

@@ -21,7 +21,15 @@ from engine.trading.context import TradingContext
 
 
 def instrument_exposures(ctx: TradingContext) -> dict[int, float]:
-    """Absolute position value per instrument at LTP (strategies and products netted)."""
+    """Absolute position value per instrument at LTP (strategies and products netted).
+
+    A context with its own ``instrument_exposures()`` (the trading service) answers from
+    its positions directly: the P&L monitors ask after every tick batch, and building a
+    view of every position for it cost more than the rest of the batch's trading stage.
+    """
+    own = getattr(ctx, "instrument_exposures", None)
+    if own is not None:
+        return own()
     nets: dict[int, int] = {}
     ltps: dict[int, float] = {}
     for position in ctx.positions():
