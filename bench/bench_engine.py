@@ -148,6 +148,8 @@ def bench_startup(universe: int, steady_s: float = 60.0) -> None:
         f"ALPHAPT_FEED__UNIVERSE_SIZE={universe}"
     )
     command = f"{env} {sys.executable} -m alphapt_tui"
+    # A returning trader's data directory: the ledger exists (a first run also migrates it).
+    subprocess.run(f"{command} migrate", shell=True, check=True, capture_output=True)
     started = time.perf_counter()
     subprocess.run(
         ["tmux", "new", "-d", "-s", session, "-x", "160", "-y", "48", command], check=True

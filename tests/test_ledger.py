@@ -38,7 +38,13 @@ from engine.ledger import (
     open_ledger,
 )
 from engine.ledger.connect import create_engine
-from engine.ledger.migrate import current_revision, downgrade, head_revision, upgrade
+from engine.ledger.migrate import (
+    SCHEMA_HEAD,
+    current_revision,
+    downgrade,
+    head_revision,
+    upgrade,
+)
 from engine.ledger.schema import fills, metadata, orders
 from engine.ledger.urls import URL_ENV, async_url
 from engine.orders.commands import SubmitOrder
@@ -205,6 +211,37 @@ async def test_migrations_upgrade_and_downgrade(db_url: str) -> None:
 
     await upgrade(db_url)  # and back up again from base
     assert await current_revision(db_url) == head_revision()
+
+
+def test_schema_head_constant_is_the_newest_migration() -> None:
+    # A ledger at SCHEMA_HEAD opens without alembic: a stale constant would accept an old schema.
+    assert head_revision() == SCHEMA_HEAD
+
+
+OPEN_EMBEDDED = """
+import asyncio, sys
+from engine.ledger.migrate import ensure_schema
+print(asyncio.run(ensure_schema(sys.argv[1], embedded=True)), "alembic" in sys.modules)
+"""
+
+
+def test_an_up_to_date_ledger_opens_without_loading_alembic(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'ledger.db'}"
+    root = str(Path(__file__).resolve().parents[1])
+
+    def open_in_a_new_process() -> list[str]:
+        done = subprocess.run(
+            [sys.executable, "-c", OPEN_EMBEDDED, url],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=root,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout.split()
+
+    assert open_in_a_new_process() == [SCHEMA_HEAD, "True"]  # created: alembic migrates it
+    assert open_in_a_new_process() == [SCHEMA_HEAD, "False"]  # at the head: alembic stays out
 
 
 async def test_migrated_schema_matches_the_metadata(migrated_url: str) -> None:
