@@ -28,6 +28,7 @@ class Journal:
         self._positions: dict[tuple[int, str, str], dict[str, Any]] = {}
         self.flushes = 0
         self.rows_written = 0
+        self._in_flight = 0
 
     def record(self, order: Order, event: OrderEvent, fill: Fill | None = None) -> None:
         """Queue an order's new state and the event that produced it (and its fill)."""
@@ -47,6 +48,11 @@ class Journal:
         """Rows waiting for the ledger."""
         return len(self._orders) + len(self._events) + len(self._fills) + len(self._positions)
 
+    @property
+    def unwritten(self) -> int:
+        """Rows not yet committed: those waiting plus those in a write still in flight."""
+        return self.pending + self._in_flight
+
     async def flush(self, ledger: Ledger) -> BatchResult | None:
         """Write everything pending in one transaction; on any error keep it all and re-raise."""
         if not self.pending:
@@ -58,6 +64,7 @@ class Journal:
             self._positions,
         )
         self._orders, self._events, self._fills, self._positions = {}, [], [], {}
+        self._in_flight = len(orders) + len(events) + len(fills) + len(positions)
         try:
             result = await ledger.write_batch(
                 orders=list(orders.values()),
@@ -68,6 +75,8 @@ class Journal:
         except BaseException:
             self._restore(orders, events, fills, positions)
             raise
+        finally:
+            self._in_flight = 0
         self.flushes += 1
         self.rows_written += len(orders) + len(events) + len(fills) + len(positions)
         return result

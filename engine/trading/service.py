@@ -214,7 +214,7 @@ class TradingService(OrderCommands, Component):
         try:
             await self.flush(raise_errors=True)
         except LedgerError as exc:
-            log.error("unwritten at shutdown", rows=self.journal.pending, error=str(exc))
+            log.error("unwritten at shutdown", rows=self.journal.unwritten, error=str(exc))
         await self.ledger.close()
         self.ready = False
 

@@ -54,7 +54,7 @@ async def serve(kernel: Kernel, resume: asyncio.Event) -> None:
                     "fills": trading.fills(),
                     "positions": trading.positions(),
                     "funds": trading.funds(),
-                    "pending": trading.journal.pending,
+                    "pending": trading.journal.unwritten,
                 }
             )
         elif op == "ltp":
