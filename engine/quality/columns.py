@@ -9,7 +9,7 @@ rebuilt sequence is a plain tuple or list, which the monitor judges tick by tick
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +39,38 @@ class TickColumns:
     bid_px: np.ndarray
     ask_px: np.ndarray
     depth_ok: bool
+
+    @classmethod
+    def from_fields(
+        cls,
+        field: Callable[[str, type], np.ndarray],
+        bid_px: np.ndarray,
+        ask_px: np.ndarray,
+        depth_ok: bool,
+    ) -> TickColumns:
+        """Columns whose scalars come from ``field(tick_field_name, dtype)``."""
+        return cls(
+            **{column: field(name, dtype) for column, name, dtype in SCALAR_COLUMNS},
+            bid_px=bid_px,
+            ask_px=ask_px,
+            depth_ok=depth_ok,
+        )
+
+
+SCALAR_COLUMNS: tuple[tuple[str, str, type], ...] = (
+    ("token", "instrument_token", np.int64),
+    ("ltp", "ltp", np.float64),
+    ("last_qty", "last_qty", np.int64),
+    ("volume", "volume", np.int64),
+    ("open", "open", np.float64),
+    ("high", "high", np.float64),
+    ("low", "low", np.float64),
+    ("close", "close", np.float64),
+    ("exchange_ts_ns", "exchange_ts_ns", np.int64),
+    ("last_trade_ts_ns", "last_trade_ts_ns", np.int64),
+    ("received_ns", "received_ns", np.int64),
+)
+"""Each scalar column of :class:`TickColumns`: its name, the ``Tick`` field it holds, its dtype."""
 
 
 class ColumnarTicks(tuple[Tick, ...]):
@@ -106,23 +138,7 @@ class ColumnarTicks(tuple[Tick, ...]):
             ask = np.array([t.ask_px for t in ticks], dtype=np.float64).reshape(len(ticks), levels)
         else:
             bid = ask = np.zeros((len(ticks), 0))
-        columns = TickColumns(
-            token=col("instrument_token", np.int64),
-            ltp=col("ltp", np.float64),
-            last_qty=col("last_qty", np.int64),
-            volume=col("volume", np.int64),
-            open=col("open", np.float64),
-            high=col("high", np.float64),
-            low=col("low", np.float64),
-            close=col("close", np.float64),
-            exchange_ts_ns=col("exchange_ts_ns", np.int64),
-            last_trade_ts_ns=col("last_trade_ts_ns", np.int64),
-            received_ns=col("received_ns", np.int64),
-            bid_px=bid,
-            ask_px=ask,
-            depth_ok=depth_ok,
-        )
-        return cls(ticks, columns)
+        return cls(ticks, TickColumns.from_fields(col, bid, ask, depth_ok))
 
 
 _ARRAYS = tuple(name for name in TickColumns.__slots__ if name != "depth_ok")

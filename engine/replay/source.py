@@ -186,22 +186,7 @@ def _columns(by_field: dict[str, Any], n: int, full_depth: bool) -> TickColumns:
             return np.zeros((n, 0))
         return np.column_stack([np.asarray(level, dtype=np.float64) for level in by_field[name]])
 
-    return TickColumns(
-        token=col("instrument_token", np.int64),
-        ltp=col("ltp", np.float64),
-        last_qty=col("last_qty", np.int64),
-        volume=col("volume", np.int64),
-        open=col("open", np.float64),
-        high=col("high", np.float64),
-        low=col("low", np.float64),
-        close=col("close", np.float64),
-        exchange_ts_ns=col("exchange_ts_ns", np.int64),
-        last_trade_ts_ns=col("last_trade_ts_ns", np.int64),
-        received_ns=col("received_ns", np.int64),
-        bid_px=depth("bid_px"),
-        ask_px=depth("ask_px"),
-        depth_ok=full_depth,
-    )
+    return TickColumns.from_fields(col, depth("bid_px"), depth("ask_px"), full_depth)
 
 
 async def _prefetched(
