@@ -28,8 +28,7 @@ def build_screen(checks: Mapping[str, Check], now_ns: Callable[[], int]) -> Scre
     half_pct: float = checks[names.WIDE_SPREAD].half_pct  # type: ignore[attr-defined]
     future_ns: int = checks[names.TS_FUTURE].tolerance_ns  # type: ignore[attr-defined]
     max_lag_ns: int = checks[names.CLOCK_SKEW].max_lag_ns  # type: ignore[attr-defined]
-    back_ns: int = checks[names.TS_OUT_OF_ORDER].tolerance_ns  # type: ignore[attr-defined]
-    qty_tol: int = checks[names.LAST_QTY_EXCEEDS_VOLUME].tolerance  # type: ignore[attr-defined]
+    sequence = build_sequence_screen(checks)
     inf = float("inf")
 
     def screen(tick: Tick, state: InstrumentState) -> bool:
@@ -88,30 +87,16 @@ def build_screen(checks: Mapping[str, Check], now_ns: Callable[[], int]) -> Scre
         if received and received - ts > max_lag_ns:
             return False
         # ts_out_of_order, volume_decrease, last_qty_exceeds_volume, duplicate_tick
-        prev = state.prev
-        if prev is None:
-            return True
-        if ts < prev.exchange_ts_ns - back_ns:
-            return False
-        change = volume - prev.volume
-        if change > 0:
-            return tick.last_qty <= change + qty_tol
-        if change < 0:
-            return False
-        if tick.last_trade_ts_ns > prev.last_trade_ts_ns and tick.last_qty > qty_tol:
-            return False
-        return not (
-            ts == prev.exchange_ts_ns and price == prev.ltp and tick.bid_qty == prev.bid_qty
-        )
+        return sequence(tick, state)
 
     return screen
 
 
 def build_sequence_screen(checks: Mapping[str, Check]) -> Screen:
-    """The sequence half of :func:`build_screen` alone, for a tick whose stateless
+    """The sequence half of :func:`build_screen`, also run alone on a tick whose stateless
     checks were already screened (by columns, :meth:`VectorScreen.passes`): ``True``
     means ts_out_of_order, volume_decrease, last_qty_exceeds_volume and duplicate_tick
-    cannot fire. Keep the two in step."""
+    cannot fire."""
     back_ns: int = checks[names.TS_OUT_OF_ORDER].tolerance_ns  # type: ignore[attr-defined]
     qty_tol: int = checks[names.LAST_QTY_EXCEEDS_VOLUME].tolerance  # type: ignore[attr-defined]
 
