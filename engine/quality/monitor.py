@@ -226,16 +226,20 @@ class QualityMonitor:
             return None
         block = self._block
         if block is None or block[0] is not columns or block[1] != self._limits:
-            vector = self._vector
-            if self._vector_stale:
-                if self._ahead:
-                    self._sync()
-                vector.load(list(self._states.values()))
-                self._vector_stale = False
+            vector = self._loaded_vector()
             slots, known = vector.known_slots(columns.token)
             cleared = vector.passes(columns, slots, 0) & known & (columns.received_ns != 0)
             block = self._block = (columns, self._limits, cleared.tolist())
         return block[2][start:stop]
+
+    def _loaded_vector(self) -> VectorScreen:
+        """The vector screen, its per-instrument arrays reloaded if the states moved on."""
+        if self._vector_stale:
+            if self._ahead:
+                self._sync()
+            self._vector.load(list(self._states.values()))
+            self._vector_stale = False
+        return self._vector
 
     def _filter_columns(self, ticks: ColumnarTicks) -> Sequence[Tick]:
         # The vector screen covers the stateless checks; below, the scalar screen's
@@ -243,12 +247,7 @@ class QualityMonitor:
         # mirrors of each instrument's reference tick and learnt state. Every row that
         # might fire goes through ``check`` untouched; clean rows change state exactly as
         # ``check`` would, by columns where the state is numeric.
-        vector = self._vector
-        if self._vector_stale:
-            if self._ahead:
-                self._sync()
-            vector.load(list(self._states.values()))
-            self._vector_stale = False
+        vector = self._loaded_vector()
         cols = ticks.columns
         slots = vector.slots(cols.token)
         if slots is None:
