@@ -31,6 +31,7 @@ from engine.storage import (
 )
 from engine.storage.native import encode_ticks
 from engine.storage.schema import COLUMN_NAMES
+from engine.storage.store import WARM_UP_BATCHES
 from engine.storage.trim import clean_mappings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -645,9 +646,40 @@ def test_store_gives_back_library_pages_and_keeps_working(tmp_path: Path) -> Non
         opened.close()
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/smaps")
+def test_store_gives_back_warm_up_pages_once_after_its_first_batches(tmp_path: Path) -> None:
+    opened = TickStore.open(settings(), tmp_path)
+    try:
+        at_open = opened.released_bytes
+        ticks = make_ticks(seed=4, per_day=150)
+        writer = opened.writer(TestClock())
+        writer.start()
+        batches = [ticks[i : i + 50] for i in range(0, len(ticks), 50)]
+        assert len(batches) > WARM_UP_BATCHES + 1
+        released = []
+        for batch in batches:
+            writer.enqueue_many(batch)
+            assert writer.flush(timeout=60)
+            released.append(opened.released_bytes)
+        # Nothing more before the warm-up batch, something at it, nothing after.
+        assert released[: WARM_UP_BATCHES - 1] == [at_open] * (WARM_UP_BATCHES - 1)
+        assert released[WARM_UP_BATCHES - 1] > at_open
+        assert set(released[WARM_UP_BATCHES - 1 :]) == {released[WARM_UP_BATCHES - 1]}
+        assert writer.close(timeout=60)
+        assert count(opened) == len(ticks)
+    finally:
+        opened.close()
+
+
 def test_releasing_library_pages_can_be_turned_off(tmp_path: Path) -> None:
     opened = TickStore.open(settings(release_library_pages=False), tmp_path)
     try:
+        writer = opened.writer(TestClock())
+        writer.start()
+        for tick in make_ticks(seed=4, per_day=20)[: WARM_UP_BATCHES + 1]:
+            writer.enqueue(tick)
+            assert writer.flush(timeout=60)
+        assert writer.stats().batches > WARM_UP_BATCHES
         assert opened.released_bytes == 0
     finally:
         opened.close()
