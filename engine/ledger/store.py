@@ -17,6 +17,7 @@ cannot be reached and :class:`LedgerError` when it refuses a write.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -24,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Insert, Select, exc, select, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -51,7 +51,14 @@ from engine.ledger.schema import (
 from engine.ledger.settings import LedgerSettings
 from engine.ledger.urls import async_url, redact
 
-_INSERT_BY_DIALECT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+
+def _dialect_insert(backend: str) -> Any:
+    """The dialect's ``insert`` (with ON CONFLICT); imported on use: a desk on SQLite never
+    loads the PostgreSQL dialect (2 MB of RSS)."""
+    if backend not in ("sqlite", "postgresql"):
+        raise LedgerError(f"ledger backend {backend!r} is not supported (sqlite or postgresql)")
+    return importlib.import_module(f"sqlalchemy.dialects.{backend}").insert
+
 
 # Never changed by a later version of the same order.
 _ORDER_IMMUTABLE = frozenset({"client_order_id", "created_ns"})
@@ -86,7 +93,7 @@ class Ledger:
         self._clock = clock
         self._url = async_url(url)
         self._closed = False
-        insert = _INSERT_BY_DIALECT[self._url.get_backend_name()]
+        insert = _dialect_insert(self._url.get_backend_name())
         self._upsert_orders = _order_upsert(insert)
         self._insert_events = (
             insert(order_events)
