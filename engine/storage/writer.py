@@ -333,7 +333,10 @@ class TickWriter:
             self._last_latency = self._clock.monotonic() - started
             batches = self._batches
         if self._on_batch_stored is not None:
-            self._on_batch_stored(batches)
+            try:
+                self._on_batch_stored(batches)
+            except Exception:  # the batch is stored; a failing observer must not lose the next
+                log.exception("tick writer: on_batch_stored failed")
         with self._progress:
             self._progress.notify_all()
 
