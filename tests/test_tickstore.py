@@ -29,6 +29,7 @@ from engine.storage import (
     TickStoreError,
     TickStoreLocked,
 )
+from engine.storage.ddl import PART_CLEANUP
 from engine.storage.native import encode_ticks
 from engine.storage.schema import COLUMN_NAMES
 from engine.storage.store import WARM_UP_BATCHES
@@ -207,6 +208,34 @@ def test_retention_ttl_follows_settings(tmp_path: Path) -> None:
         )
     with TickStore.open(settings(retention_days=None), tmp_path) as store:
         assert " TTL " not in ttl(store)
+
+
+def test_outdated_parts_are_cleaned_up_within_a_minute_on_new_and_old_tables(
+    tmp_path: Path,
+) -> None:
+    def engine_full(store: TickStore, table: str) -> str:
+        return str(
+            store.client().command(
+                "SELECT engine_full FROM system.tables WHERE name = {t:String}",
+                parameters={"t": table},
+            )
+        )
+
+    with TickStore.open(settings(), tmp_path) as store:
+        for table in ("ticks", "bars_1m"):
+            assert "old_parts_lifetime = 60" in engine_full(store, table)
+            assert "max_cleanup_delay_period = 30" in engine_full(store, table)
+            # A store created before the setting existed: ClickHouse's defaults.
+            store.client().command(
+                f"ALTER TABLE {table} MODIFY SETTING old_parts_lifetime = 480, "
+                "cleanup_delay_period = 30, max_cleanup_delay_period = 300"
+            )
+            assert "old_parts_lifetime = 480" in engine_full(store, table)
+    with TickStore.open(settings(), tmp_path) as store:
+        for table in ("ticks", "bars_1m"):
+            full = engine_full(store, table)
+            assert all(f"{name} = {value}" in full for name, value in PART_CLEANUP.items())
+            assert "non_replicated_deduplication_window = 10000" in full
 
 
 def test_partitioned_by_ist_day_and_ordered_by_token_then_time(store: TickStore) -> None:
