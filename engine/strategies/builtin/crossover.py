@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Literal
 
+import numpy as np
 from pydantic import Field, model_validator
 
-from engine.strategies.bars import Bar
+from engine.strategies.batch import BarBatch
 from engine.strategies.builtin.common import BarParams, BarStrategy
-from engine.strategies.indicators import EMA, SMA
+from engine.strategies.vector import VecEMA, VecSMA
+
+_UNKNOWN, _BELOW, _ABOVE = -1, 0, 1
 
 
 class CrossoverParams(BarParams):
@@ -38,26 +41,33 @@ class SmaCrossover(BarStrategy):
     key = "sma_crossover"
 
     def setup(self) -> None:
-        kind = SMA if self.params.average == "sma" else EMA
-        self._fast = {i.instrument_token: kind(self.params.fast) for i in self.instruments}
-        self._slow = {i.instrument_token: kind(self.params.slow) for i in self.instruments}
-        self._above: dict[int, bool] = {}
+        kind = VecSMA if self.params.average == "sma" else VecEMA
+        size = len(self.instruments)
+        self._fast = kind(size, self.params.fast)
+        self._slow = kind(size, self.params.slow)
+        # Per instrument: which average was above at the last bar where they differed.
+        self._side = np.full(size, _UNKNOWN, dtype=np.int8)
 
-    def on_bar(self, bar: Bar) -> None:
-        token = bar.instrument_token
-        close = bar.close
-        fast = self._fast[token].update(close)
-        slow = self._slow[token].update(close)
-        if fast is None or slow is None or fast == slow:
+    def on_bars(self, bars: BarBatch) -> None:
+        rows = bars.index
+        close = bars.close
+        fast = self._fast.update(rows, close)
+        slow = self._slow.update(rows, close)
+        # NaN (warming up) compares False both ways: no state, no signal, as for equal averages.
+        differ = (fast > slow) | (fast < slow)
+        if not differ.any():
             return
-        above = fast > slow
-        states = self._above
-        was = states.get(token)
-        states[token] = above
-        if was is None or was == above:
+        rows = rows[differ]
+        now = np.where(fast[differ] > slow[differ], _ABOVE, _BELOW).astype(np.int8)
+        was = self._side[rows]
+        self._side[rows] = now
+        crossed = np.flatnonzero((was != _UNKNOWN) & (was != now))
+        if not len(crossed):
             return
         quantity = self.params.quantity
-        self.target_position(token, quantity if above else -quantity)
+        tokens = bars.tokens[differ]
+        for i in crossed.tolist():
+            self.target_position(int(tokens[i]), quantity if now[i] == _ABOVE else -quantity)
 
 
 class EmaParams(CrossoverParams):
