@@ -132,11 +132,18 @@ async def test_batch_builtins_send_the_orders_of_the_per_bar_reference(
     assert len(batched.gateway.submits) == len(reference.gateway.submits)
     # Failures raise critical alerts; a budget warning (a GC pause on a busy machine) is no error.
     assert all(a[0].value != "critical" for a in batched.alerts + reference.alerts)
+    held = 0
     for view, ref in zip(batched.manager.views(), reference.manager.views(), strict=True):
         assert view.state == ref.state == "running"
         # Listed in first-fill order, which may differ across instruments: compare by instrument.
         key = lambda p: p.instrument_token  # noqa: E731
         assert sorted(view.positions, key=key) == sorted(ref.positions, key=key)
+        strategy = batched.manager.strategy(view.name)
+        assert strategy is not None
+        one_by_one = [strategy.expected_position(t) for t in TOKENS]
+        assert strategy.expected_positions(TOKENS).tolist() == one_by_one
+        held += sum(map(abs, one_by_one))
+    assert held  # some positions are open at the end: the comparison above is not all zeros
 
 
 async def test_a_bucket_is_one_call_per_strategy(

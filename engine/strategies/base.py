@@ -131,9 +131,7 @@ class Strategy:
 
     def expected_positions(self, tokens: Iterable[int]) -> np.ndarray:
         """:meth:`expected_position` of each token, as an int64 array (one call for a whole batch)."""
-        expected = self.__book.expected
-        values = [expected(t) for t in tokens]
-        return np.array(values, dtype=np.int64)
+        return np.array(self.__book.expected_many(tokens), dtype=np.int64)
 
     def set_timer(self, name: str, seconds: float, callback: Callable[[], None]) -> None:
         """Call ``callback`` every ``seconds`` of engine-clock time until stopped or cancelled."""

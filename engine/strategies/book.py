@@ -8,7 +8,7 @@ not yet reported are *in flight* and count as open.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import msgspec
 
@@ -143,6 +143,15 @@ class StrategyBook:
         """Net quantity once every open order and in-flight submission of ``token`` fills."""
         pos = self.positions.get(token)
         return (pos.net_qty if pos is not None else 0) + self._pending.get(token, 0)
+
+    def expected_many(self, tokens: Iterable[int]) -> list[int]:
+        """:meth:`expected` of each token, in one pass (a batch strategy asks for a whole bucket)."""
+        positions = self.positions
+        pending = self._pending.get
+        return [
+            (pos.net_qty if (pos := positions.get(t)) is not None else 0) + pending(t, 0)
+            for t in tokens
+        ]
 
     def pending_qty(self, token: int) -> int:
         """Signed quantity still to fill on open orders and in-flight submissions of ``token``."""
