@@ -14,6 +14,7 @@ closed together, each instrument at most once, in the order they closed.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from operator import attrgetter
 
 import numpy as np
 
@@ -44,7 +45,8 @@ class BarColumns:
         values = self._cache.get(field)
         if values is None:
             dtype = np.int64 if field in _INT_FIELDS else np.float64
-            values = np.array([getattr(b, field) for b in self.bars], dtype=dtype)
+            bars = self.bars
+            values = np.fromiter(map(attrgetter(field), bars), dtype, len(bars))
             values.flags.writeable = False  # shared by every strategy of the bucket
             self._cache[field] = values
         return values

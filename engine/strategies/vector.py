@@ -124,8 +124,10 @@ class VecRSI:
     ) -> np.ndarray:
         """New averages of ``rows`` (``seeding`` marks rows still in their first ``period``); their RSI."""
         n = self.period
-        gain = np.where(change > 0, change, 0.0)
-        loss = np.where(change < 0, -change, 0.0)
+        # The scalar's ``change if change > 0 else 0.0``; a flat change (+0.0) may come out as
+        # -0.0 in ``loss``, which adds and divides exactly as 0.0 does.
+        gain = np.maximum(change, 0.0)
+        loss = np.maximum(-change, 0.0)
         old_gain = self._gain[rows]
         old_loss = self._loss[rows]
         if seeding is None:

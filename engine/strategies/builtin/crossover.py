@@ -11,8 +11,6 @@ from engine.strategies.batch import BarBatch
 from engine.strategies.builtin.common import BarParams, BarStrategy
 from engine.strategies.vector import VecEMA, VecSMA
 
-_UNKNOWN, _BELOW, _ABOVE = -1, 0, 1
-
 
 class CrossoverParams(BarParams):
     """Averages of the crossover."""
@@ -45,29 +43,26 @@ class SmaCrossover(BarStrategy):
         size = len(self.instruments)
         self._fast = kind(size, self.params.fast)
         self._slow = kind(size, self.params.slow)
-        # Per instrument: which average was above at the last bar where they differed.
-        self._side = np.full(size, _UNKNOWN, dtype=np.int8)
+        # Per instrument: +1 fast above, -1 below, at the last bar where they differed; 0 before.
+        self._side = np.zeros(size, dtype=np.int64)
 
     def on_bars(self, bars: BarBatch) -> None:
         rows = bars.index
         close = bars.close
         fast = self._fast.update(rows, close)
         slow = self._slow.update(rows, close)
-        # NaN (warming up) compares False both ways: no state, no signal, as for equal averages.
-        differ = (fast > slow) | (fast < slow)
-        if not differ.any():
-            return
-        rows = rows[differ]
-        now = np.where(fast[differ] > slow[differ], _ABOVE, _BELOW).astype(np.int8)
+        # 0 where the averages are equal or still warming up (NaN compares False both ways):
+        # such a bar changes no state and signals nothing.
+        now = (fast > slow).view(np.int8) - (fast < slow).view(np.int8)
         was = self._side[rows]
-        self._side[rows] = now
-        crossed = np.flatnonzero((was != _UNKNOWN) & (was != now))
+        self._side[rows] = np.where(now != 0, now, was)
+        crossed = np.flatnonzero(was * now < 0)  # known before, the other side now
         if not len(crossed):
             return
         quantity = self.params.quantity
-        tokens = bars.tokens[differ]
+        tokens = bars.tokens
         for i in crossed.tolist():
-            self.target_position(int(tokens[i]), quantity if now[i] == _ABOVE else -quantity)
+            self.target_position(int(tokens[i]), quantity if now[i] > 0 else -quantity)
 
 
 class EmaParams(CrossoverParams):
