@@ -8,7 +8,7 @@ An exception in any callback marks the strategy FAILED; nothing else is affected
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -129,9 +129,10 @@ class Strategy:
         """Position once every open order fills: what a target-position rule compares against."""
         return self.__book.expected(token)
 
-    def expected_positions(self, tokens: Iterable[int]) -> np.ndarray:
-        """:meth:`expected_position` of each token, as an int64 array (one call for a whole batch)."""
-        return np.array(self.__book.expected_many(tokens), dtype=np.int64)
+    def expected_positions(self, rows: np.ndarray) -> np.ndarray:
+        """:meth:`expected_position` of the instruments at ``rows`` of :attr:`instruments`
+        (a :class:`~engine.strategies.batch.BarBatch`'s ``index``), as an int64 array."""
+        return self.__book.expected_rows[rows]
 
     def set_timer(self, name: str, seconds: float, callback: Callable[[], None]) -> None:
         """Call ``callback`` every ``seconds`` of engine-clock time until stopped or cancelled."""

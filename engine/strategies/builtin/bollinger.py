@@ -45,7 +45,7 @@ class BollingerBreakout(BarStrategy):
         if not ready.all():
             close, lower, middle, upper = close[ready], lower[ready], middle[ready], upper[ready]
         tokens = bars.tokens[ready]
-        held = self.expected_positions(tokens.tolist())
+        held = self.expected_positions(rows[ready])
         quantity = self.params.quantity
         long = close > upper
         short = ~long & (close < lower)

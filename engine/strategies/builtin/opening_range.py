@@ -85,7 +85,7 @@ class OpeningRangeBreakout(Strategy):
             return
         tokens = bars.tokens
         if end_minute >= exit_at:
-            held = self.expected_positions(tokens.tolist())
+            held = self.expected_positions(rows)
             for i in np.flatnonzero(held != 0).tolist():
                 self.target_position(int(tokens[i]), 0)
             return
@@ -100,7 +100,7 @@ class OpeningRangeBreakout(Strategy):
         candidates = np.flatnonzero(up | down)
         if not len(candidates):
             return
-        held = self.expected_positions(tokens[candidates].tolist())
+        held = self.expected_positions(rows[candidates])
         for i, position in zip(candidates.tolist(), held.tolist(), strict=True):
             if position != 0:
                 continue

@@ -46,7 +46,7 @@ class RsiReversion(BarStrategy):
         p = self.params
         tokens = bars.tokens[ready]
         rsi = rsi[ready]
-        held = self.expected_positions(tokens.tolist())
+        held = self.expected_positions(bars.index[ready])
         # Long below oversold, short above overbought, else flat once RSI is back at the exit level.
         long = rsi < p.oversold
         short = ~long & (rsi > p.overbought)
