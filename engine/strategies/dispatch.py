@@ -197,8 +197,8 @@ class TickDispatcher:
     def _dispatch_bars(self, limit_s: float | None) -> None:
         """Deliver queued buckets, then queued bars in order; stop after ``limit_s`` if given.
 
-        Without a limit everything queued is delivered; with one, a batch call that
-        sent orders also ends the chunk, so those orders go out first.
+        Checked after each call: a close's batch calls run in one chunk unless they
+        take longer than ``limit_s`` together (their orders then go out between chunks).
         """
         budget = self.budget_s
         clock = perf_counter
