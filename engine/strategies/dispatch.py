@@ -22,8 +22,9 @@ A strategy that overrides ``on_bars`` gets the bars of one timeframe and bucket
 as one :class:`~engine.strategies.batch.BarBatch` instead: one call per strategy
 per bucket, timed as one sample (the batch's view of the bars is built inside
 the timing, it is that strategy's work). Batch calls go out before the per-bar
-calls of the same close, and a batch call that sent orders ends its chunk, so its
-orders reach the gateway before the next strategy's batch runs.
+calls of the same close, in one chunk unless they pass :data:`BAR_CHUNK_S`: ending
+the chunk after each strategy's orders would let the gateway's acknowledgements of
+them in ahead of the next strategy's work.
 """
 
 from __future__ import annotations
