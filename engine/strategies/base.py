@@ -1,8 +1,8 @@
 """The strategy API: subclass :class:`Strategy`, declare ``Params``, override ``on_*``.
 
 Callbacks run on the engine loop and must return quickly: ``on_tick`` runs inside
-the bus hot path, ``on_bar``/``on_bars`` right after the batch that closed the bars. ``buy``/``sell``/``cancel`` only schedule
-the gateway call, so they never block. Heavy work goes to :meth:`Strategy.run_in_thread`.
+the bus hot path, ``on_bar``/``on_bars`` right after the batch that closed the bars.
+``buy``/``sell``/``cancel`` only schedule the gateway call, so they never block. Heavy work goes to :meth:`Strategy.run_in_thread`.
 An exception in any callback marks the strategy FAILED; nothing else is affected.
 """
 
@@ -130,8 +130,8 @@ class Strategy:
         return self.__book.expected(token)
 
     def expected_positions(self, rows: np.ndarray) -> np.ndarray:
-        """:meth:`expected_position` of the instruments at ``rows`` of :attr:`instruments`
-        (a :class:`~engine.strategies.batch.BarBatch`'s ``index``), as an int64 array."""
+        """:meth:`expected_position` of the instruments at integer ``rows`` of ``instruments``
+        (a :class:`~engine.strategies.batch.BarBatch`'s ``index``), as a new int64 array."""
         return self.__book.expected_rows[rows]
 
     def set_timer(self, name: str, seconds: float, callback: Callable[[], None]) -> None:
