@@ -137,7 +137,7 @@ def bench_startup(universe: int, steady_s: float = 60.0) -> None:
     Also RSS 5 s after the first quotes and again ``steady_s`` later, split into anonymous
     memory and mapped files (mostly chDB's library: the desk drops its start-up pages, the
     tick store's inserts and merges fault part of them back, and its first insert's and first
-    merge's one-time pages are dropped once more after the writer's eighth batch).
+    merge's one-time pages are dropped once more after the writer's sixth batch).
     """
     if shutil.which("tmux") is None:
         print("desk start-up: skipped (needs tmux to stand in for a terminal)")

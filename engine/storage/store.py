@@ -100,7 +100,7 @@ def _without_pyarrow() -> Iterator[None]:
             del sys.modules["pyarrow"]
 
 
-WARM_UP_BATCHES = 8
+WARM_UP_BATCHES = 6
 """Stored batches after which chDB's one-time start-up pages are dropped a second time."""
 
 
@@ -212,7 +212,8 @@ class TickStore:
     def _release_after_warm_up(self, batches: int) -> None:
         # ClickHouse initialises its insert pipeline on the first insert and its merge
         # machinery on the first merge (after five parts): ~35 MB of library code that its
-        # steady inserts and merges never run again. By the eighth batch both are behind us.
+        # steady inserts and merges never run again. The first merge starts as the fifth part
+        # lands, and merging five small parts takes milliseconds: the sixth batch comes after.
         if batches == WARM_UP_BATCHES:
             self.released_bytes += release_clean_pages("_chdb")
 
