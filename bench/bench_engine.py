@@ -211,12 +211,18 @@ def _memory_mb(pid: str) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each timed run")
+    parser.add_argument(
+        "--rss-after",
+        type=float,
+        default=60.0,
+        help="seconds after the first RSS reading to read it again (300 shows the merges' churn)",
+    )
     args = parser.parse_args()
     bench_headless(1000, args.seconds)
     bench_latency(1000, 100, 2000)
     bench_latency(1000, 1000, 500)
     asyncio.run(bench_ui(1000, 10_000, args.seconds * 2))
-    bench_startup(1000)
+    bench_startup(1000, args.rss_after)
 
 
 if __name__ == "__main__":
