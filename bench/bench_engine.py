@@ -135,8 +135,9 @@ def bench_startup(universe: int, steady_s: float = 60.0) -> None:
     """Seconds from launch to the first frame and to the first quotes on a real terminal (tmux).
 
     Also RSS 5 s after the first quotes and again ``steady_s`` later, split into anonymous
-    memory and mapped files (mostly chDB's library: the desk drops its start-up pages, and
-    the tick store's inserts and merges fault part of them back).
+    memory and mapped files (mostly chDB's library: the desk drops its start-up pages, the
+    tick store's inserts and merges fault part of them back, and its first insert's and first
+    merge's one-time pages are dropped once more after the writer's sixth batch).
     """
     if shutil.which("tmux") is None:
         print("desk start-up: skipped (needs tmux to stand in for a terminal)")
@@ -210,12 +211,18 @@ def _memory_mb(pid: str) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each timed run")
+    parser.add_argument(
+        "--rss-after",
+        type=float,
+        default=60.0,
+        help="seconds after the first RSS reading to read it again (300 shows the merges' churn)",
+    )
     args = parser.parse_args()
     bench_headless(1000, args.seconds)
     bench_latency(1000, 100, 2000)
     bench_latency(1000, 1000, 500)
     asyncio.run(bench_ui(1000, 10_000, args.seconds * 2))
-    bench_startup(1000)
+    bench_startup(1000, args.rss_after)
 
 
 if __name__ == "__main__":

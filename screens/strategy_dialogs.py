@@ -14,6 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from alphapt_tui.widgets.ordered_input import OrderedInput
 from engine.snapshot import CommandResult
 from engine.strategies.commands import AddStrategy, UpdateStrategyParams
 from engine.strategies.views import StrategyView
@@ -75,9 +76,10 @@ class NewStrategyScreen(ModalScreen[str | None]):
             yield Label("New strategy", id="title")
             yield OptionList(*(Option(key, id=key) for key, _ in self.choices), id="classes")
             yield Static("", id="describe", markup=False)
-            yield Input(placeholder="name, e.g. trend_1", id="name")
-            yield Input(placeholder="instruments: RELIANCE, INFY, NSE:TCS", id="instruments")
-            yield Input(placeholder="parameters: fast=10 slow=30 quantity=1", id="params")
+            # Typed in a burst (paste, SSH lag), Tab must move on before the next characters.
+            yield OrderedInput(placeholder="name, e.g. trend_1", id="name")
+            yield OrderedInput(placeholder="instruments: RELIANCE, INFY, NSE:TCS", id="instruments")
+            yield OrderedInput(placeholder="parameters: fast=10 slow=30 quantity=1", id="params")
             yield Static("", id="message", markup=False)
             with Horizontal(id="buttons"):
                 yield Button("Add", id="add", variant="primary")
@@ -140,7 +142,17 @@ class NewStrategyScreen(ModalScreen[str | None]):
         self.dismiss(None)
 
     def action_add(self, start: bool) -> None:
-        """Ask the engine to add (and maybe start) the strategy; its answer decides."""
+        """Ask the engine to add (and maybe start) the strategy; its answer decides.
+
+        Keys typed just before (ctrl+s in the same burst) reach the fields first.
+        """
+        focused = self.focused
+        if isinstance(focused, OrderedInput):
+            focused.after_typing(lambda: self._add(start))
+        else:
+            self._add(start)
+
+    def _add(self, start: bool) -> None:
         problem = self.problem()
         name = self.query_one("#name", Input).value.strip()
         if problem is None and not name:
@@ -188,7 +200,7 @@ class ParamsScreen(ModalScreen[bool]):
                 for key, value in self.view.params:
                     with Horizontal(classes="field"):
                         yield Label(key, classes="key")
-                        yield Input(_shown(value), id=f"p-{key}", classes="value")
+                        yield OrderedInput(_shown(value), id=f"p-{key}", classes="value")
             yield Static("", id="message", markup=False)
             with Horizontal(id="buttons"):
                 yield Button("Save (ctrl+s)", id="save", variant="primary")
@@ -218,7 +230,17 @@ class ParamsScreen(ModalScreen[bool]):
         self.dismiss(False)
 
     def action_save(self) -> None:
-        """Send the changed values; stay open with the engine's reason if it refuses."""
+        """Send the changed values; stay open with the engine's reason if it refuses.
+
+        Keys typed just before (ctrl+s in the same burst) reach the fields first.
+        """
+        focused = self.focused
+        if isinstance(focused, OrderedInput):
+            focused.after_typing(self._save)
+        else:
+            self._save()
+
+    def _save(self) -> None:
         changes = self.changed()
         if not changes:
             self.dismiss(False)

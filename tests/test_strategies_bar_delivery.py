@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from engine.model import Tick
 from engine.strategies import Strategy
 from engine.strategies import dispatch as dispatch_module
 from engine.strategies.bars import TIMEFRAMES, Bar, BarAggregator
+from engine.strategies.batch import BarBatch
 from engine.strategies.testing import Harness, make_tick
 
 SYMBOLS = tuple(f"S{i:02d}" for i in range(12))
@@ -273,3 +275,110 @@ async def test_latency_fold_waits_until_the_queued_bars_are_delivered(
         await asyncio.sleep(0)
     assert len(h.manager.strategy("rec").bars) == len(TOKENS)
     assert pending_at_fold and set(pending_at_fold) == {0}
+
+
+class BatchRecorder(Recorder):
+    """Takes bars through ``on_bars``: logs each bar of each batch, and each batch."""
+
+    timeframes = tuple(TIMEFRAMES)
+
+    def on_start(self) -> None:
+        super().on_start()
+        self.batches: list[BarBatch] = []
+
+    def on_bars(self, bars: BarBatch) -> None:
+        self.batches.append(bars)
+        for bar in bars:
+            self.bars.append(bar)
+            self.log.append(("bar", bar.timeframe, bar.instrument_token, bar.start_ns))
+
+
+class BrokenOnBars(BatchRecorder):
+    """Fails on its second batch."""
+
+    def on_bars(self, bars: BarBatch) -> None:
+        super().on_bars(bars)
+        if len(self.batches) == 2:
+            raise RuntimeError("bad batch")
+
+
+BATCH_CLASSES = {**CLASSES, "batch": BatchRecorder, "broken_batch": BrokenOnBars}
+
+
+def per_instrument(log: list[Event]) -> dict[tuple[str, int], list[Event]]:
+    """Each (timeframe, instrument)'s bars in the order received, and each batch's ticks."""
+    out: dict[tuple[str, int], list[Event]] = {}
+    for event in log:
+        if event[0] == "bar":
+            out.setdefault((event[1], event[2]), []).append(event)
+    return out
+
+
+@pytest.mark.usefixtures("one_bar_per_chunk")
+async def test_a_batch_strategy_gets_every_bar_once_by_bucket_before_the_next_batch(
+    tmp_path: Path,
+) -> None:
+    instruments = list(reversed(SYMBOLS[2:]))
+    entries = [
+        {"name": "batch", "class": "batch", "instruments": instruments},
+        {"name": "all", "class": "all", "instruments": instruments},
+        {"name": "broken", "class": "broken_batch", "instruments": list(SYMBOLS)},
+    ]
+    h = Harness(entries, tmp_path, symbols=SYMBOLS, builtins=BATCH_CLASSES)
+    await h.manager.start()
+    batch, per_bar, broken = (h.manager.strategy(e["name"]) for e in entries)
+    ticks = batches()
+    for number, tick_batch in enumerate(ticks):
+        for strategy in (batch, per_bar):
+            strategy.batch = number
+        h.bus.publish_ticks(tick_batch)
+        if number % 3 == 0:
+            await h.settle()
+    await h.settle()
+
+    tokens = {TOKENS[SYMBOLS.index(s)] for s in instruments}
+    expected = expected_log(ticks, tokens, BatchRecorder.timeframes)
+    # The same ticks and bars as a per-bar strategy, each bar after the ticks of the batch that
+    # closed it and before the next batch's; only the order across instruments may differ.
+    assert sorted(batch.log) == sorted(expected) == sorted(per_bar.log)
+    assert per_instrument(batch.log) == per_instrument(expected)
+    ticks_seen = [i for i, e in enumerate(batch.log) if e[0] == "tick"]
+    for i, j in itertools.pairwise(ticks_seen):
+        closed_between = {e[1:] for e in batch.log[i + 1 : j]}
+        assert closed_between == {
+            e[1:] for e in expected_between(expected, batch.log[i], batch.log[j])
+        }
+    assert len(batch.batches) < len(batch.bars) / 2
+    for one in batch.batches:
+        assert len(set(one.tokens.tolist())) == len(one)  # each instrument once
+        assert {b.start_ns for b in one} == {one.start_ns}
+        assert {b.timeframe for b in one} == {one.timeframe}
+        rows = [instruments.index(SYMBOLS[TOKENS.index(t)]) for t in one.tokens.tolist()]
+        assert one.index.tolist() == rows
+    assert h.manager.state("broken").value == "failed"
+    assert len(broken.batches) == 2
+    assert "on_bars: RuntimeError: bad batch" in h.manager.views()[2].last_error
+    assert any("strategy broken failed in on_bars" in a[2] for a in h.alerts)
+
+
+def expected_between(expected: list[Event], first: Event, second: Event) -> list[Event]:
+    """The bars ``expected`` has between two tick events (both unique: batch number, token)."""
+    start, end = expected.index(first), expected.index(second)
+    return [e for e in expected[start + 1 : end] if e[0] == "bar"]
+
+
+async def test_each_on_bars_call_is_one_latency_sample(tmp_path: Path) -> None:
+    h = Harness(
+        [{"name": "batch", "class": "batch", "instruments": ["AAA", "BBB", "CCC"]}],
+        tmp_path,
+        builtins=BATCH_CLASSES,
+    )
+    await h.manager.start()
+    for minute in range(4):
+        h.bus.publish_ticks([make_tick(t, 100.0, h.at(minute, 5), 1000) for t in (101, 102, 103)])
+        await h.settle()
+    recorder = h.manager.strategy("batch")
+    # Three minutes closed, three bars each: one call (and one sample) per minute.
+    assert [len(b) for b in recorder.batches] == [3, 3, 3]
+    h.manager.dispatch.fold_latency()
+    assert h.manager._slots["batch"].latency.count == 12 + 3  # 12 on_tick, 3 on_bars

@@ -12,6 +12,7 @@ from engine.clock import IST, NS_PER_SECOND
 from engine.model import Tick
 from engine.strategies import Strategy
 from engine.strategies.bars import Bar, BarAggregator
+from engine.strategies.batch import BarBatch
 from engine.strategies.builtin.ml_features import FeatureBuilder, dataset
 from engine.strategies.builtin.ml_model import LogisticModel, NotEnoughData, walk_forward
 from engine.strategies.testing import Harness, make_tick
@@ -98,12 +99,22 @@ class BarRecorder(Strategy):
         self.bars.append(bar)
 
 
-async def test_manager_flushes_quiet_instruments_on_its_timer(tmp_path: Path) -> None:
+class BatchBarRecorder(BarRecorder):
+    """The same, through ``on_bars``: one call per bucket."""
+
+    def on_bars(self, bars: BarBatch) -> None:
+        self.bars.extend(bars)
+
+
+@pytest.mark.parametrize("recorder", [BarRecorder, BatchBarRecorder])
+async def test_manager_flushes_quiet_instruments_on_its_timer(
+    tmp_path: Path, recorder: type[BarRecorder]
+) -> None:
     h = Harness(
         [{"name": "rec", "class": "rec", "instruments": ["AAA", "BBB"]}],
         tmp_path,
         start=datetime(2026, 11, 25, 9, 15, 30, tzinfo=IST),
-        builtins={"rec": BarRecorder},
+        builtins={"rec": recorder},
     )
     await h.manager.start()
     h.tick(101, 10.0, h.at(0, 10))

@@ -63,6 +63,28 @@ async def test_add_crossover_on_three_symbols_start_and_stop(desk_app) -> None:
         await wait_until(pilot, lambda: row(screen, "xo")[2] == "RUNNING")
 
 
+async def test_a_burst_of_keys_fills_the_new_strategy_form_in_the_order_typed(desk_app) -> None:
+    from tests.test_trading_screens import burst
+
+    async with desk_app.run_test(size=(160, 48)) as pilot:
+        screen = await open_strategies(pilot)
+        await pilot.press("n")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, NewStrategyScreen))
+        dialog = pilot.app.screen
+        await wait_until(pilot, lambda: dialog.class_name is not None)
+        while dialog.class_name != "sma_crossover":
+            await pilot.press("down")
+        await pilot.press("enter")
+        # One read of a pasted or lagged line: Tab must move on before the next characters.
+        burst(pilot, *"xo", "tab", *"INFY,TCS", "tab", *"fast=2 slow=3", "ctrl+s")
+        await wait_until(pilot, lambda: strategies_screen(pilot) is not None)
+        await wait_until(pilot, lambda: screen.table.row_count == 1)
+        await wait_until(pilot, lambda: row(screen, "xo")[2] == "RUNNING")
+        assert row(screen, "xo")[10] == "INFY, TCS"
+        params = str(screen.query_one("#params").render())
+        assert "fast = 2" in params and "slow = 3" in params
+
+
 async def test_engine_refusal_is_shown_in_the_dialog(desk_app) -> None:
     async with desk_app.run_test(size=(160, 48)) as pilot:
         await open_strategies(pilot)

@@ -29,8 +29,10 @@ from engine.storage import (
     TickStoreError,
     TickStoreLocked,
 )
+from engine.storage.ddl import PART_CLEANUP
 from engine.storage.native import encode_ticks
 from engine.storage.schema import COLUMN_NAMES
+from engine.storage.store import WARM_UP_BATCHES
 from engine.storage.trim import clean_mappings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -206,6 +208,34 @@ def test_retention_ttl_follows_settings(tmp_path: Path) -> None:
         )
     with TickStore.open(settings(retention_days=None), tmp_path) as store:
         assert " TTL " not in ttl(store)
+
+
+def test_outdated_parts_are_cleaned_up_within_a_minute_on_new_and_old_tables(
+    tmp_path: Path,
+) -> None:
+    def engine_full(store: TickStore, table: str) -> str:
+        return str(
+            store.client().command(
+                "SELECT engine_full FROM system.tables WHERE name = {t:String}",
+                parameters={"t": table},
+            )
+        )
+
+    with TickStore.open(settings(), tmp_path) as store:
+        for table in ("ticks", "bars_1m"):
+            assert "old_parts_lifetime = 60" in engine_full(store, table)
+            assert "max_cleanup_delay_period = 30" in engine_full(store, table)
+            # A store created before the setting existed: ClickHouse's defaults.
+            store.client().command(
+                f"ALTER TABLE {table} MODIFY SETTING old_parts_lifetime = 480, "
+                "cleanup_delay_period = 30, max_cleanup_delay_period = 300"
+            )
+            assert "old_parts_lifetime = 480" in engine_full(store, table)
+    with TickStore.open(settings(), tmp_path) as store:
+        for table in ("ticks", "bars_1m"):
+            full = engine_full(store, table)
+            assert all(f"{name} = {value}" in full for name, value in PART_CLEANUP.items())
+            assert "non_replicated_deduplication_window = 10000" in full
 
 
 def test_partitioned_by_ist_day_and_ordered_by_token_then_time(store: TickStore) -> None:
@@ -645,9 +675,40 @@ def test_store_gives_back_library_pages_and_keeps_working(tmp_path: Path) -> Non
         opened.close()
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/smaps")
+def test_store_gives_back_warm_up_pages_once_after_its_first_batches(tmp_path: Path) -> None:
+    opened = TickStore.open(settings(), tmp_path)
+    try:
+        at_open = opened.released_bytes
+        ticks = make_ticks(seed=4, per_day=150)
+        writer = opened.writer(TestClock())
+        writer.start()
+        batches = [ticks[i : i + 50] for i in range(0, len(ticks), 50)]
+        assert len(batches) > WARM_UP_BATCHES + 1
+        released = []
+        for batch in batches:
+            writer.enqueue_many(batch)
+            assert writer.flush(timeout=60)
+            released.append(opened.released_bytes)
+        # Nothing more before the warm-up batch, something at it, nothing after.
+        assert released[: WARM_UP_BATCHES - 1] == [at_open] * (WARM_UP_BATCHES - 1)
+        assert released[WARM_UP_BATCHES - 1] > at_open
+        assert set(released[WARM_UP_BATCHES - 1 :]) == {released[WARM_UP_BATCHES - 1]}
+        assert writer.close(timeout=60)
+        assert count(opened) == len(ticks)
+    finally:
+        opened.close()
+
+
 def test_releasing_library_pages_can_be_turned_off(tmp_path: Path) -> None:
     opened = TickStore.open(settings(release_library_pages=False), tmp_path)
     try:
+        writer = opened.writer(TestClock())
+        writer.start()
+        for tick in make_ticks(seed=4, per_day=20)[: WARM_UP_BATCHES + 1]:
+            writer.enqueue(tick)
+            assert writer.flush(timeout=60)
+        assert writer.stats().batches > WARM_UP_BATCHES
         assert opened.released_bytes == 0
     finally:
         opened.close()

@@ -93,7 +93,7 @@ class DeskHeader(Static):
         )
         if status.unacknowledged_alerts:
             count = status.unacknowledged_alerts
-            label = f"⚠ {count} alerts" if wide else f"⚠{count}"
+            label = f"⚠ {count} alert{'' if count == 1 else 's'}" if wide else f"⚠{count}"
             line.append_text(Text.assemble(separator, (label, "bold yellow")))
         if funds is not None:
             pnl = funds.net_pnl

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -26,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Insert, Select, exc, select, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -53,7 +53,14 @@ from engine.ledger.schema import (
 from engine.ledger.settings import LedgerSettings
 from engine.ledger.urls import async_url, redact
 
-_INSERT_BY_DIALECT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+
+def _dialect_insert(backend: str) -> Any:
+    """The dialect's ``insert`` (with ON CONFLICT); imported on use: a desk on SQLite never
+    loads the PostgreSQL dialect (2 MB of RSS)."""
+    if backend not in ("sqlite", "postgresql"):
+        raise LedgerError(f"ledger backend {backend!r} is not supported (sqlite or postgresql)")
+    return importlib.import_module(f"sqlalchemy.dialects.{backend}").insert
+
 
 # Never changed by a later version of the same order.
 _ORDER_IMMUTABLE = frozenset({"client_order_id", "created_ns"})
@@ -92,7 +99,7 @@ class Ledger:
         # (1, 2, 5, 10… ms between retries) until the first commits: an order written while
         # the journal flushes waited milliseconds more than the flush took. Queue them here.
         self._write_turn = asyncio.Lock() if self._url.get_backend_name() == "sqlite" else None
-        insert = _INSERT_BY_DIALECT[self._url.get_backend_name()]
+        insert = _dialect_insert(self._url.get_backend_name())
         self._upsert_orders = _order_upsert(insert)
         self._insert_events = (
             insert(order_events)

@@ -28,6 +28,18 @@ DEDUP_WINDOW = 10_000
 # less CPU per insert than wide parts; merges write wide parts past this size.
 COMPACT_PART_BYTES = 128 * 1024 * 1024
 
+# The writer stores a part a second per table, and each merge leaves its source parts
+# outdated; ClickHouse keeps those (and their in-memory index and checksums) for 480 s and
+# looks for them every 30-300 s, which held ~1,500 parts and grew the desk by 20-40 MB over
+# minutes. 60 s still outlasts Linux's 30 s dirty-page writeback, the crash window the
+# outdated parts are kept for (a merged part not yet on disk).
+PART_CLEANUP: dict[str, int] = {
+    "old_parts_lifetime": 60,
+    "cleanup_delay_period": 10,
+    "max_cleanup_delay_period": 30,
+}
+_PART_CLEANUP_SQL = ", ".join(f"{name} = {value}" for name, value in PART_CLEANUP.items())
+
 TIMEFRAMES: dict[str, str] = {
     "1m": "minute",
     "5m": "toStartOfInterval(minute, INTERVAL 5 MINUTE)",
@@ -59,7 +71,7 @@ def create_ticks(retention_days: int | None) -> str:
 PARTITION BY toDate(ts, '{IST_TZ}')
 ORDER BY (instrument_token, ts)
 {_ttl_clause(_ticks_ttl(retention_days))}
-SETTINGS non_replicated_deduplication_window = {DEDUP_WINDOW},
+SETTINGS non_replicated_deduplication_window = {DEDUP_WINDOW}, {_PART_CLEANUP_SQL},
   min_bytes_for_wide_part = {COMPACT_PART_BYTES}"""
 
 
@@ -80,7 +92,7 @@ def create_bars_1m(retention_days: int | None) -> str:
 PARTITION BY toYYYYMM(minute)
 ORDER BY (instrument_token, minute)
 {_ttl_clause(_bars_ttl(retention_days))}
-SETTINGS non_replicated_deduplication_window = {DEDUP_WINDOW}"""
+SETTINGS non_replicated_deduplication_window = {DEDUP_WINDOW}, {_PART_CLEANUP_SQL}"""
 
 
 CREATE_BARS_1M_MV = """CREATE MATERIALIZED VIEW IF NOT EXISTS ticks_to_bars_1m TO bars_1m AS
@@ -146,14 +158,17 @@ def statements(retention_days: int | None) -> list[str]:
     ]
 
 
-def _current_ttl(client: Client, table: str) -> str:
-    engine_full = str(
+def _engine_full(client: Client, table: str) -> str:
+    return str(
         client.command(
             "SELECT engine_full FROM system.tables "
             "WHERE database = currentDatabase() AND name = {t:String}",
             parameters={"t": table},
         )
     )
+
+
+def _current_ttl(engine_full: str) -> str:
     _, sep, rest = engine_full.partition(" TTL ")
     return rest.split(" SETTINGS ")[0].strip() if sep else ""
 
@@ -163,14 +178,18 @@ def _normalise(expr: str) -> str:
 
 
 def apply_ddl(client: Client, retention_days: int | None) -> None:
-    """Create whatever is missing and bring the retention TTL in line with settings."""
+    """Create whatever is missing and bring the retention TTL and part cleanup in line."""
     for stmt in statements(retention_days):
         client.command(stmt)
     for table, wanted in (
         ("ticks", _ticks_ttl(retention_days)),
         ("bars_1m", _bars_ttl(retention_days)),
     ):
-        if _normalise(_current_ttl(client, table)) == _normalise(wanted):
+        engine_full = _engine_full(client, table)
+        # Tables created before PART_CLEANUP existed get it once.
+        if any(f"{name} = {value}" not in engine_full for name, value in PART_CLEANUP.items()):
+            client.command(f"ALTER TABLE {table} MODIFY SETTING {_PART_CLEANUP_SQL}")
+        if _normalise(_current_ttl(engine_full)) == _normalise(wanted):
             continue
         # Old parts are trimmed by the next merges rather than rewritten now.
         if wanted:

@@ -100,6 +100,10 @@ def _without_pyarrow() -> Iterator[None]:
             del sys.modules["pyarrow"]
 
 
+WARM_UP_BATCHES = 6
+"""Stored batches after which chDB's one-time start-up pages are dropped a second time."""
+
+
 class TickStore:
     """An open tick store. Hands out clients, the :class:`TickWriter` and :class:`TickQueries`.
 
@@ -199,8 +203,19 @@ class TickStore:
         if self.read_only:
             raise TickStoreError(f"tick store {self.where} is open read-only")
         if self._writer is None:
-            self._writer = TickWriter(self.client(), self.settings, clock)
+            after = None
+            if self.embedded and self.settings.release_library_pages:
+                after = self._release_after_warm_up
+            self._writer = TickWriter(self.client(), self.settings, clock, on_batch_stored=after)
         return self._writer
+
+    def _release_after_warm_up(self, batches: int) -> None:
+        # ClickHouse initialises its insert pipeline on the first insert and its merge
+        # machinery on the first merge (after five parts): ~35 MB of library code that its
+        # steady inserts and merges never run again. The first merge starts as the fifth part
+        # lands, and merging five small parts takes milliseconds: the sixth batch comes after.
+        if batches == WARM_UP_BATCHES:
+            self.released_bytes += release_clean_pages("_chdb")
 
     def queries(self) -> TickQueries:
         """Async queries over the store, on a client of their own."""

@@ -18,7 +18,7 @@ import logging
 import threading
 import uuid
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
 
@@ -97,6 +97,8 @@ class TickWriter:
 
     Call :meth:`enqueue`/:meth:`enqueue_many` (or register :meth:`hot_path` on the bus)
     from one thread, the engine loop. :meth:`start` once; :meth:`close` at shutdown.
+    ``on_batch_stored`` is called on the insert thread with the number of batches stored
+    so far, after each batch is acknowledged.
     """
 
     def __init__(
@@ -107,11 +109,13 @@ class TickWriter:
         *,
         table: str = "ticks",
         name: str = "tick-writer",
+        on_batch_stored: Callable[[int], None] | None = None,
     ) -> None:
         self._client = client
         self._clock = clock
         self._table = table
         self._name = name
+        self._on_batch_stored = on_batch_stored
         self._batch_size = settings.batch_size
         self._max_age_s = settings.batch_max_age_ms / 1000
         self._capacity = settings.queue_capacity
@@ -327,6 +331,13 @@ class TickWriter:
             self._batches += 1
             self._last_rows = rows
             self._last_latency = self._clock.monotonic() - started
+            batches = self._batches
+        if self._on_batch_stored is not None:
+            try:
+                self._on_batch_stored(batches)
+            except Exception:  # the batch is stored; a failing observer must not lose the next
+                log.exception("tick writer: on_batch_stored failed")
+        with self._progress:
             self._progress.notify_all()
 
     def _lost(self, rows: int, exc: BaseException) -> None:

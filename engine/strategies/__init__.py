@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from engine.strategies.bars import TIMEFRAMES, Bar, BarAggregator
 from engine.strategies.base import Strategy, StrategyParams, StrategyState
+from engine.strategies.batch import BarBatch
 from engine.strategies.gateway import OrderGateway
 from engine.strategies.manager import StrategyManager
 from engine.strategies.settings import StrategiesSettings, StrategyEntry, StrategyLimits
@@ -14,6 +15,7 @@ __all__ = [
     "TIMEFRAMES",
     "Bar",
     "BarAggregator",
+    "BarBatch",
     "BarHistory",
     "MarketView",
     "OrderGateway",

@@ -1,8 +1,8 @@
 """The strategy API: subclass :class:`Strategy`, declare ``Params``, override ``on_*``.
 
-Callbacks run on the engine loop and must return quickly: ``on_tick`` and
-``on_bar`` run inside the bus hot path. ``buy``/``sell``/``cancel`` only schedule
-the gateway call, so they never block. Heavy work goes to :meth:`Strategy.run_in_thread`.
+Callbacks run on the engine loop and must return quickly: ``on_tick`` runs inside
+the bus hot path, ``on_bar``/``on_bars`` right after the batch that closed the bars.
+``buy``/``sell``/``cancel`` only schedule the gateway call, so they never block. Heavy work goes to :meth:`Strategy.run_in_thread`.
 An exception in any callback marks the strategy FAILED; nothing else is affected.
 """
 
@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.model import Instrument, Tick
@@ -22,6 +23,7 @@ from engine.orders.model import Fill, Order, Product, Side
 if TYPE_CHECKING:
     from engine.clock import Clock
     from engine.strategies.bars import Bar
+    from engine.strategies.batch import BarBatch
     from engine.strategies.slot import MarketView, StrategySlot
 
 
@@ -77,6 +79,18 @@ class Strategy:
     def on_bar(self, bar: Bar) -> None:
         """A closed bar of a timeframe it subscribed to with :meth:`subscribe_bars`."""
 
+    def on_bars(self, bars: BarBatch) -> None:
+        """Closed bars of one timeframe and bucket at once, as columns (see :mod:`engine.strategies.batch`).
+
+        Override it instead of ``on_bar`` to handle a minute close with a few vector
+        operations on per-instrument arrays (row ``bars.index[i]`` for bar ``i``): the
+        manager then calls it once per strategy and bucket, never ``on_bar``.
+        Not overridden, the manager calls ``on_bar`` for each bar (this default does
+        the same for a direct caller).
+        """
+        for bar in bars:
+            self.on_bar(bar)
+
     def on_order_update(self, event: OrderEvent) -> None:
         """An event on one of its orders (accepted, rejected, filled, cancelled, …)."""
 
@@ -114,6 +128,11 @@ class Strategy:
     def expected_position(self, token: int) -> int:
         """Position once every open order fills: what a target-position rule compares against."""
         return self.__book.expected(token)
+
+    def expected_positions(self, rows: np.ndarray) -> np.ndarray:
+        """:meth:`expected_position` of the instruments at integer ``rows`` of ``instruments``
+        (a :class:`~engine.strategies.batch.BarBatch`'s ``index``), as a new int64 array."""
+        return self.__book.expected_rows[rows]
 
     def set_timer(self, name: str, seconds: float, callback: Callable[[], None]) -> None:
         """Call ``callback`` every ``seconds`` of engine-clock time until stopped or cancelled."""

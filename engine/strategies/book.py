@@ -8,9 +8,10 @@ not yet reported are *in flight* and count as open.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import msgspec
+import numpy as np
 
 from engine.orders.book import OrderBook
 from engine.orders.commands import SubmitOrder
@@ -36,9 +37,19 @@ class Position(msgspec.Struct):
 
 
 class StrategyBook:
-    """Orders, in-flight submissions and positions of one strategy."""
+    """Orders, in-flight submissions and positions of one strategy.
 
-    def __init__(self) -> None:
+    ``rows`` are the strategy's instrument tokens in its order: :attr:`expected_rows`
+    keeps :meth:`expected` of each, updated as orders and fills change it, so a batch
+    strategy reads a whole bucket's positions with one array index.
+    """
+
+    def __init__(self, rows: Sequence[int] = ()) -> None:
+        self._row: dict[int, int] = {}
+        for row, token in enumerate(rows):
+            self._row.setdefault(token, row)
+        self.expected_rows = np.zeros(len(rows), dtype=np.int64)
+        """:meth:`expected` of the token at each row (a later duplicate row stays 0)."""
         self.orders = OrderBook()
         self.in_flight: dict[str, SubmitOrder] = {}
         self.working: dict[str, Order] = {}
@@ -65,6 +76,9 @@ class StrategyBook:
                 pending = self._pending
                 token = cmd.instrument_token
                 pending[token] = pending.get(token, 0) + signed
+                row = self._row.get(token)
+                if row is not None:
+                    self.expected_rows[row] += signed
 
     def refused(self, client_order_id: str | None) -> None:
         """The gateway refused a submission: it will never become an order."""
@@ -97,6 +111,9 @@ class StrategyBook:
         if signed_remaining:
             self._contribution[coid] = signed_remaining
         self._pending[token] = self._pending.get(token, 0) + signed_remaining - old
+        row = self._row.get(token)
+        if row is not None:
+            self.expected_rows[row] += signed_remaining - old
 
     def apply_fill(self, fill: Fill) -> bool:
         """Fold a fill into the position; ``False`` for a trade already applied."""
@@ -111,6 +128,9 @@ class StrategyBook:
             )
         qty = fill.signed_quantity
         net = pos.net_qty
+        row = self._row.get(fill.instrument_token)
+        if row is not None:
+            self.expected_rows[row] += qty
         if net == 0 or (net > 0) == (qty > 0):
             pos.avg_price = (pos.avg_price * net + fill.price * qty) / (net + qty)
             pos.net_qty = net + qty

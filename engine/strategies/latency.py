@@ -7,6 +7,9 @@ tick budget. The hot path only appends each duration to
 numpy (on the manager's timer, when read, or when many are pending) and
 :class:`StrategyLatencyCollector` exposes the buckets as the histogram
 ``alphapt_strategy_tick_seconds{strategy}`` when Prometheus scrapes.
+
+A sample is one callback: one ``on_tick``, one ``on_bar``, or one ``on_bars`` call
+covering every bar of a bucket (a batch strategy's sample is its whole minute close).
 """
 
 from __future__ import annotations
@@ -73,7 +76,7 @@ class StrategyLatencyCollector(Collector):
     def collect(self) -> Iterator[HistogramMetricFamily]:
         family = HistogramMetricFamily(
             "alphapt_strategy_tick_seconds",
-            "Time a strategy spends in one market-data callback (on_tick or on_bar).",
+            "Time a strategy spends in one market-data callback (on_tick, on_bar, or on_bars for a bucket).",
             labels=["strategy"],
         )
         for name, stats in self._source():
@@ -89,7 +92,7 @@ class StrategyLatencyCollector(Collector):
     def describe(self) -> Iterator[HistogramMetricFamily]:
         yield HistogramMetricFamily(
             "alphapt_strategy_tick_seconds",
-            "Time a strategy spends in one market-data callback (on_tick or on_bar).",
+            "Time a strategy spends in one market-data callback (on_tick, on_bar, or on_bars for a bucket).",
             labels=["strategy"],
         )
 

@@ -98,7 +98,7 @@ class StrategySlot:
         self.gateway = gateway
         self.clock = host.clock
         self.market = host.market
-        self.book = StrategyBook()
+        self.book = StrategyBook([i.instrument_token for i in instruments])
         self.latency = LatencyStats()
         self.state = StrategyState.STOPPED if entry.enabled else StrategyState.DISABLED
         self.last_error = ""

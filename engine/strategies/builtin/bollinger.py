@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 from pydantic import Field
 
-from engine.strategies.bars import Bar
-from engine.strategies.builtin.common import BarParams, BarStrategy
-from engine.strategies.indicators import Bollinger
+from engine.strategies.batch import BarBatch
+from engine.strategies.builtin.common import BarParams, BarStrategy, send_targets
+from engine.strategies.vector import VecBollinger
 
 
 class BollingerParams(BarParams):
@@ -29,22 +30,25 @@ class BollingerBreakout(BarStrategy):
 
     def setup(self) -> None:
         p = self.params
-        self._bands = {i.instrument_token: Bollinger(p.period, p.k) for i in self.instruments}
+        self._bands = VecBollinger(len(self.instruments), p.period, p.k)
 
-    def on_bar(self, bar: Bar) -> None:
-        token = bar.instrument_token
-        bands = self._bands[token]
-        # The bands of the previous ``period`` bars (set together, so one check covers all three).
-        lower, middle, upper = bands.lower, bands.middle, bands.upper
-        close = bar.close
-        bands.update(close)
-        if middle is None or lower is None or upper is None:
+    def on_bars(self, bars: BarBatch) -> None:
+        rows = bars.index
+        bands = self._bands
+        # The bands of the previous ``period`` bars (NaN for a row still warming up).
+        lower, middle, upper = bands.lower[rows], bands.middle[rows], bands.upper[rows]
+        close = bars.close
+        bands.update(rows, close)
+        ready = ~np.isnan(middle)
+        if not ready.any():
             return
-        if close > upper:
-            self.target_position(token, self.params.quantity)
-        elif close < lower:
-            self.target_position(token, -self.params.quantity)
-        else:
-            held = self.expected_position(token)
-            if (held > 0 and close < middle) or (held < 0 and close > middle):
-                self.target_position(token, 0)
+        if not ready.all():
+            close, lower, middle, upper = close[ready], lower[ready], middle[ready], upper[ready]
+        tokens = bars.tokens[ready]
+        held = self.expected_positions(rows[ready])
+        quantity = self.params.quantity
+        long = close > upper
+        short = ~long & (close < lower)
+        exit_ = ((held > 0) & (close < middle)) | ((held < 0) & (close > middle))
+        target = np.where(long, quantity, np.where(short, -quantity, 0))
+        send_targets(self, tokens, long | short | exit_, target, held)

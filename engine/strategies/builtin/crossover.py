@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Literal
 
+import numpy as np
 from pydantic import Field, model_validator
 
-from engine.strategies.bars import Bar
+from engine.strategies.batch import BarBatch
 from engine.strategies.builtin.common import BarParams, BarStrategy
-from engine.strategies.indicators import EMA, SMA
+from engine.strategies.vector import VecEMA, VecSMA
 
 
 class CrossoverParams(BarParams):
@@ -38,26 +39,30 @@ class SmaCrossover(BarStrategy):
     key = "sma_crossover"
 
     def setup(self) -> None:
-        kind = SMA if self.params.average == "sma" else EMA
-        self._fast = {i.instrument_token: kind(self.params.fast) for i in self.instruments}
-        self._slow = {i.instrument_token: kind(self.params.slow) for i in self.instruments}
-        self._above: dict[int, bool] = {}
+        kind = VecSMA if self.params.average == "sma" else VecEMA
+        size = len(self.instruments)
+        self._fast = kind(size, self.params.fast)
+        self._slow = kind(size, self.params.slow)
+        # Per instrument: +1 fast above, -1 below, at the last bar where they differed; 0 before.
+        self._side = np.zeros(size, dtype=np.int64)
 
-    def on_bar(self, bar: Bar) -> None:
-        token = bar.instrument_token
-        close = bar.close
-        fast = self._fast[token].update(close)
-        slow = self._slow[token].update(close)
-        if fast is None or slow is None or fast == slow:
-            return
-        above = fast > slow
-        states = self._above
-        was = states.get(token)
-        states[token] = above
-        if was is None or was == above:
+    def on_bars(self, bars: BarBatch) -> None:
+        rows = bars.index
+        close = bars.close
+        fast = self._fast.update(rows, close)
+        slow = self._slow.update(rows, close)
+        # 0 where the averages are equal or still warming up (NaN compares False both ways):
+        # such a bar changes no state and signals nothing.
+        now = (fast > slow).view(np.int8) - (fast < slow).view(np.int8)
+        was = self._side[rows]
+        self._side[rows] = np.where(now != 0, now, was)
+        crossed = np.flatnonzero(was * now < 0)  # known before, the other side now
+        if not len(crossed):
             return
         quantity = self.params.quantity
-        self.target_position(token, quantity if above else -quantity)
+        tokens = bars.tokens
+        for i in crossed.tolist():
+            self.target_position(int(tokens[i]), quantity if now[i] > 0 else -quantity)
 
 
 class EmaParams(CrossoverParams):

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from datetime import time
 
+import numpy as np
 from pydantic import Field, model_validator
 
-from engine.strategies.bars import IST_OFFSET_NS, Bar
+from engine.strategies.bars import IST_OFFSET_NS
 from engine.strategies.base import Strategy, StrategyParams
+from engine.strategies.batch import BarBatch
 from engine.strategies.indicators import NS_PER_DAY
 
 NS_PER_MINUTE = 60_000_000_000
-_NO_RANGE = float("-inf")
 
 
 def _minute(t: time) -> int:
@@ -37,16 +38,6 @@ class OpeningRangeParams(StrategyParams):
         return self
 
 
-class _Day:
-    __slots__ = ("day", "high", "low", "trades")
-
-    def __init__(self, day: int) -> None:
-        self.day = day
-        self.high = float("-inf")
-        self.low = float("inf")
-        self.trades = 0
-
-
 class OpeningRangeBreakout(Strategy):
     """On 1m bars: the range is the high and low of bars inside the window; after it, a
     close above the high goes long, below the low goes short; flat at ``exit_at``."""
@@ -56,13 +47,14 @@ class OpeningRangeBreakout(Strategy):
 
     def on_start(self) -> None:
         self.subscribe_bars("1m")
-        self._days: dict[int, _Day] = {}
+        size = len(self.instruments)
+        # Per instrument: the IST day its range belongs to, the range so far, entries that day.
+        self._day = np.full(size, -1, dtype=np.int64)
+        self._high = np.full(size, -np.inf)
+        self._low = np.full(size, np.inf)
+        self._trades = np.zeros(size, dtype=np.int64)
         self._minutes_of: OpeningRangeParams | None = None
         self._minutes = (0, 0, 0)
-        # Every instrument's bar of one minute has the same bounds: their calendar
-        # arithmetic is done once per minute, not once per bar.
-        self._bounds = (-1, -1)
-        self._when = (0, 0, 0)
 
     def _window(self, p: OpeningRangeParams) -> tuple[int, int, int]:
         """``(range_start, range_end, exit_at)`` in minutes of the day, recomputed when params change."""
@@ -71,37 +63,46 @@ class OpeningRangeBreakout(Strategy):
             self._minutes = (_minute(p.range_start), _minute(p.range_end), _minute(p.exit_at))
         return self._minutes
 
-    def on_bar(self, bar: Bar) -> None:
-        token = bar.instrument_token
-        bounds = (bar.start_ns, bar.end_ns)
-        if bounds != self._bounds:
-            self._bounds = bounds
-            local = bar.start_ns + IST_OFFSET_NS
-            minute = (local % NS_PER_DAY) // NS_PER_MINUTE
-            end = minute + (bar.end_ns - bar.start_ns) // NS_PER_MINUTE
-            self._when = (local // NS_PER_DAY, minute, end)
-        day, minute, end_minute = self._when
-        state = self._days.get(token)
-        if state is None or state.day != day:
-            state = self._days[token] = _Day(day)
+    def on_bars(self, bars: BarBatch) -> None:
+        # Every bar of a batch has the same bounds: the calendar arithmetic is done once.
+        local = bars.start_ns + IST_OFFSET_NS
+        day = local // NS_PER_DAY
+        minute = (local % NS_PER_DAY) // NS_PER_MINUTE
+        end_minute = minute + (bars.end_ns - bars.start_ns) // NS_PER_MINUTE
+        rows = bars.index
+        stale = self._day[rows] != day
+        if stale.any():
+            fresh = rows[stale]
+            self._day[fresh] = day
+            self._high[fresh] = -np.inf
+            self._low[fresh] = np.inf
+            self._trades[fresh] = 0
         p = self.params
         range_start, range_end, exit_at = self._window(p)
         if range_start <= minute < range_end:
-            if bar.high > state.high:
-                state.high = bar.high
-            if bar.low < state.low:
-                state.low = bar.low
+            self._high[rows] = np.maximum(self._high[rows], bars.high)
+            self._low[rows] = np.minimum(self._low[rows], bars.low)
             return
+        tokens = bars.tokens
         if end_minute >= exit_at:
-            self.target_position(token, 0)
+            held = self.expected_positions(rows)
+            for i in np.flatnonzero(held != 0).tolist():
+                self.target_position(int(tokens[i]), 0)
             return
-        if minute < range_end or state.high == _NO_RANGE:
+        if minute < range_end:
             return
-        if state.trades >= p.max_trades_per_day or self.expected_position(token) != 0:
+        high, low = self._high[rows], self._low[rows]
+        close = bars.close
+        # An instrument with no bar inside the window has no range (high -inf): never a breakout.
+        open_ = (high != -np.inf) & (self._trades[rows] < p.max_trades_per_day)
+        up = open_ & (close > high)
+        down = open_ & ~up & (close < low)
+        candidates = np.flatnonzero(up | down)
+        if not len(candidates):
             return
-        if bar.close > state.high:
-            state.trades += 1
-            self.target_position(token, p.quantity)
-        elif bar.close < state.low:
-            state.trades += 1
-            self.target_position(token, -p.quantity)
+        held = self.expected_positions(rows[candidates])
+        for i, position in zip(candidates.tolist(), held.tolist(), strict=True):
+            if position != 0:
+                continue
+            self._trades[rows[i]] += 1
+            self.target_position(int(tokens[i]), p.quantity if up[i] else -p.quantity)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 from pydantic import Field, model_validator
 
-from engine.strategies.bars import Bar
-from engine.strategies.builtin.common import BarParams, BarStrategy
-from engine.strategies.indicators import RSI
+from engine.strategies.batch import BarBatch
+from engine.strategies.builtin.common import BarParams, BarStrategy, send_targets
+from engine.strategies.vector import VecRSI
 
 
 class RsiParams(BarParams):
@@ -35,19 +36,20 @@ class RsiReversion(BarStrategy):
     key = "rsi_reversion"
 
     def setup(self) -> None:
-        self._rsi = {i.instrument_token: RSI(self.params.period) for i in self.instruments}
+        self._rsi = VecRSI(len(self.instruments), self.params.period)
 
-    def on_bar(self, bar: Bar) -> None:
-        token = bar.instrument_token
-        rsi = self._rsi[token].update(bar.close)
-        if rsi is None:
+    def on_bars(self, bars: BarBatch) -> None:
+        rsi = self._rsi.update(bars.index, bars.close)
+        ready = ~np.isnan(rsi)
+        if not ready.any():
             return
         p = self.params
-        if rsi < p.oversold:
-            self.target_position(token, p.quantity)
-        elif rsi > p.overbought:
-            self.target_position(token, -p.quantity)
-        else:
-            held = self.expected_position(token)
-            if (held > 0 and rsi >= p.exit_level) or (held < 0 and rsi <= p.exit_level):
-                self.target_position(token, 0)
+        tokens = bars.tokens[ready]
+        rsi = rsi[ready]
+        held = self.expected_positions(bars.index[ready])
+        # Long below oversold, short above overbought, else flat once RSI is back at the exit level.
+        long = rsi < p.oversold
+        short = ~long & (rsi > p.overbought)
+        exit_ = ((held > 0) & (rsi >= p.exit_level)) | ((held < 0) & (rsi <= p.exit_level))
+        target = np.where(long, p.quantity, np.where(short, -p.quantity, 0))
+        send_targets(self, tokens, long | short | exit_, target, held)
