@@ -6,7 +6,11 @@ Writes mock full-depth ticks (volatile scenario, every instrument once a second)
 temporary chDB store, then measures: reading them back (``TickQueries.ticks`` and the
 replay's own prefetched columnar reader), the engine alone on ticks
 already in memory (ReplayFeed → bus hot path: quality, cache, paper broker, strategies
-with bars), and the full replay (``ReplaySession``: store → engine). NautilusTrader
+with bars), and the full replay (``ReplaySession``: store → engine). The engine runs
+twice on memory: on plain tick lists, and on the blocks the store hands a replay
+(``ColumnarTicks`` of ClickHouse's 65,409 rows, which the quality monitor screens per
+block); full replay minus the second is what reading and decoding the store costs the
+engine's thread. NautilusTrader
 (``pip install nautilus_trader``; not a project dependency) runs an equivalent SMA
 crossover on the same prices as trade ticks with internally aggregated 1-minute bars.
 """
@@ -31,6 +35,7 @@ from engine.feeds.universe import build_universe
 from engine.kernel import Kernel
 from engine.logs import configure_logging
 from engine.model import Instrument, Tick
+from engine.quality.columns import ColumnarTicks
 from engine.replay import ReplayClock, ReplayFeed, ReplayRequest, ReplaySession, StoredTicks
 from engine.settings import load_settings
 from engine.storage import StorageSettings, TickStore
@@ -39,6 +44,8 @@ from engine.strategies.settings import StrategyEntry
 START = datetime(2026, 11, 25, 9, 15, tzinfo=IST)
 STEP_NS = NS_PER_SECOND
 FAST, SLOW, QTY = 10, 30, 1
+READ_BLOCK_ROWS = 65_409
+"""Rows per block the store reader hands a replay (ClickHouse's block size)."""
 
 
 def make_ticks(n_ticks: int, n_instruments: int) -> tuple[list[Instrument], list[Tick]]:
@@ -114,17 +121,26 @@ async def replay_reader(data_dir: Path, tokens: list[int], n: int) -> float:
 
 
 async def engine_only(
-    data_dir: Path, instruments: list[Instrument], ticks: list[Tick]
+    data_dir: Path, instruments: list[Instrument], ticks: list[Tick], blocks: bool = False
 ) -> tuple[float, int]:
-    settings, _ = settings_for(data_dir / "engine", [i.tradingsymbol for i in instruments])
+    """The engine on ticks in memory: plain lists of 20,000, or (``blocks``) the
+    ``ColumnarTicks`` blocks the store reader hands a replay, built before timing starts."""
+    settings, _ = settings_for(data_dir, [i.tradingsymbol for i in instruments])
     settings = settings.model_copy(
         update={"storage": settings.storage.model_copy(update={"enabled": False})}
     )
     clock = ReplayClock(START)
+    if blocks:
+        chunks = [
+            ColumnarTicks.from_ticks(ticks[i : i + READ_BLOCK_ROWS])
+            for i in range(0, len(ticks), READ_BLOCK_ROWS)
+        ]
+    else:
+        chunks = [ticks[i : i + 20_000] for i in range(0, len(ticks), 20_000)]
 
     async def source():
-        for i in range(0, len(ticks), 20_000):
-            yield ticks[i : i + 20_000]
+        for chunk in chunks:
+            yield chunk
 
     market = MockMarket(build_universe(ARGS.instruments), "volatile", 7)
     feed = ReplayFeed(source, len(ticks), instruments, market.market_days(), clock)
@@ -283,8 +299,12 @@ def main() -> None:
         print(f"write to chDB         {rate(n, write_store(data_dir, ticks))}")
         print(f"TickQueries.ticks     {rate(n, asyncio.run(read_back(data_dir, tokens, n)))}")
         print(f"replay reader (store) {rate(n, asyncio.run(replay_reader(data_dir, tokens, n)))}")
-        engine_s, fills = asyncio.run(engine_only(data_dir, instruments, ticks))
+        engine_s, fills = asyncio.run(engine_only(data_dir / "lists", instruments, ticks))
         print(f"engine only (memory)  {rate(n, engine_s)}  orders {fills}")
+        blocks_s, fills = asyncio.run(
+            engine_only(data_dir / "blocks", instruments, ticks, blocks=True)
+        )
+        print(f"engine only (blocks)  {rate(n, blocks_s)}  orders {fills}")
         profiler = cProfile.Profile() if ARGS.profile else None
         if profiler:
             profiler.enable()

@@ -17,6 +17,8 @@ cannot be reached and :class:`LedgerError` when it refuses a write.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import importlib
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -93,6 +95,10 @@ class Ledger:
         self._clock = clock
         self._url = async_url(url)
         self._closed = False
+        # SQLite takes one writer at a time, and a second one sleeps in its busy handler
+        # (1, 2, 5, 10… ms between retries) until the first commits: an order written while
+        # the journal flushes waited milliseconds more than the flush took. Queue them here.
+        self._write_turn = asyncio.Lock() if self._url.get_backend_name() == "sqlite" else None
         insert = _dialect_insert(self._url.get_backend_name())
         self._upsert_orders = _order_upsert(insert)
         self._insert_events = (
@@ -253,7 +259,8 @@ class Ledger:
         fill_rows = _first_by((fill_row(f) for f in fills), "client_order_id", "trade_id")
         position_rows = _newest_positions(position_row(p, now_ns) for p in positions)
         audit_rows = [audit_row(a, now_ns) for a in audit]
-        async with self._connection(begin=True) as conn:
+        turn = self._write_turn or contextlib.nullcontext()
+        async with turn, self._connection(begin=True) as conn:
             applied = await _run(conn, self._upsert_orders, order_rows)
             new_events = await _run(conn, self._insert_events, event_rows)
             new_fills = await _run(conn, self._insert_fills, fill_rows)
