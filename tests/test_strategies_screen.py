@@ -24,14 +24,19 @@ def row(screen: StrategiesScreen, name: str) -> list[str]:
     return [str(cell) for cell in screen.table.get_row(name)]
 
 
-async def add_crossover(pilot, name: str = "xo", params: str = "fast=2 slow=3") -> None:
+async def pick_crossover(pilot) -> None:
+    """Open the new-strategy dialog and pick the SMA crossover (focus moves to the name)."""
     await pilot.press("n")
     await wait_until(pilot, lambda: isinstance(pilot.app.screen, NewStrategyScreen))
     dialog = pilot.app.screen
     await wait_until(pilot, lambda: dialog.class_name is not None)
     while dialog.class_name != "sma_crossover":
         await pilot.press("down")
-    await pilot.press("enter")  # picks the class, moves to the name
+    await pilot.press("enter")
+
+
+async def add_crossover(pilot, name: str = "xo", params: str = "fast=2 slow=3") -> None:
+    await pick_crossover(pilot)
     await pilot.press(*name, "tab", *"reliance,INFY, NSE:TCS", "tab", *params, "enter")
 
 
@@ -68,13 +73,7 @@ async def test_a_burst_of_keys_fills_the_new_strategy_form_in_the_order_typed(de
 
     async with desk_app.run_test(size=(160, 48)) as pilot:
         screen = await open_strategies(pilot)
-        await pilot.press("n")
-        await wait_until(pilot, lambda: isinstance(pilot.app.screen, NewStrategyScreen))
-        dialog = pilot.app.screen
-        await wait_until(pilot, lambda: dialog.class_name is not None)
-        while dialog.class_name != "sma_crossover":
-            await pilot.press("down")
-        await pilot.press("enter")
+        await pick_crossover(pilot)
         # One read of a pasted or lagged line: Tab must move on before the next characters.
         burst(pilot, *"xo", "tab", *"INFY,TCS", "tab", *"fast=2 slow=3", "ctrl+s")
         await wait_until(pilot, lambda: strategies_screen(pilot) is not None)
