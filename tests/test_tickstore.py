@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import subprocess
 import sys
@@ -29,6 +30,7 @@ from engine.storage import (
     TickStoreError,
     TickStoreLocked,
 )
+from engine.storage.component import WATCH_INTERVAL_S
 from engine.storage.ddl import PART_CLEANUP
 from engine.storage.native import encode_ticks
 from engine.storage.schema import COLUMN_NAMES
@@ -529,6 +531,34 @@ async def test_component_stores_what_the_bus_publishes(tmp_path: Path) -> None:
     assert stats is not None and stats.written == len(ticks)
     with TickStore.open(settings(), tmp_path) as store:
         assert count(store) == len(ticks)
+
+
+async def test_component_watch_ends_quietly_when_the_component_stops(tmp_path: Path) -> None:
+    clock = TestClock()
+    component = TickStoreComponent(settings(), tmp_path, clock)
+    await component.start()
+    watch = asyncio.create_task(component.run())
+    await asyncio.sleep(0)
+    await component.stop()  # closes the writer while the watch still runs, as at shutdown
+    clock.advance(WATCH_INTERVAL_S)
+    await asyncio.wait_for(watch, 5)  # returns; raised "tick writer stopped" before
+    assert watch.exception() is None
+
+
+async def test_component_watch_fails_when_the_writer_dies(tmp_path: Path) -> None:
+    clock = TestClock()
+    component = TickStoreComponent(settings(), tmp_path, clock)
+    await component.start()
+    try:
+        watch = asyncio.create_task(component.run())
+        await asyncio.sleep(0)
+        assert component.writer is not None
+        component.writer.close(timeout=10)  # the thread is gone, nobody asked to stop
+        clock.advance(WATCH_INTERVAL_S)
+        with pytest.raises(RuntimeError, match="tick writer stopped"):
+            await asyncio.wait_for(watch, 5)
+    finally:
+        await component.stop()
 
 
 # ---- opening: lock, bad directories -------------------------------------------------------

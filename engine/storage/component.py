@@ -49,6 +49,7 @@ class TickStoreComponent(Component):
         self.store: TickStore | None = None
         self.writer: TickWriter | None = None
         self.queries: TickQueries | None = None
+        self._stopping = False
 
     async def start(self) -> None:
         """Open the store (raises ``TickStoreError``/``TickStoreLocked``) and start writing."""
@@ -69,11 +70,14 @@ class TickStoreComponent(Component):
         """Watch the writer thread."""
         while True:
             await self._clock.sleep(WATCH_INTERVAL_S)
+            if self._stopping:
+                return  # stop() closed the writer: that is not a failure
             if self.writer is not None and not self.writer.running:
                 raise RuntimeError(f"tick writer stopped: {self.writer.stats().last_error}")
 
     async def stop(self) -> None:
         """Flush the writer and close the store; later ticks are counted as dropped."""
+        self._stopping = True
         if self.store is not None:
             await asyncio.to_thread(self.store.close, self._close_timeout_s)
 
