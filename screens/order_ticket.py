@@ -10,7 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from alphapt_tui import formatting as fmt
-from alphapt_tui.widgets.ordered_input import OrderedInput
+from alphapt_tui.widgets.ordered_input import OrderedInput, when_typed
 from engine.orders.commands import ModifyOrder, SubmitOrder
 from engine.orders.model import (
     MARKET_PROTECTION_AUTO,
@@ -259,11 +259,7 @@ class OrderTicketScreen(ModalScreen[CommandResult | None]):
         first, and the order is judged on a fresh estimate of what the fields now say,
         never on the last estimate shown, which may be of a smaller quantity.
         """
-        focused = self.focused
-        if isinstance(focused, OrderedInput):
-            focused.after_typing(self._submit)
-        else:
-            self._submit()
+        when_typed(self.focused, self._submit)
 
     @work(exclusive=True, group="submit")
     async def _submit(self) -> None:

@@ -14,7 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from alphapt_tui.widgets.ordered_input import OrderedInput
+from alphapt_tui.widgets.ordered_input import OrderedInput, when_typed
 from engine.snapshot import CommandResult
 from engine.strategies.commands import AddStrategy, UpdateStrategyParams
 from engine.strategies.views import StrategyView
@@ -146,11 +146,7 @@ class NewStrategyScreen(ModalScreen[str | None]):
 
         Keys typed just before (ctrl+s in the same burst) reach the fields first.
         """
-        focused = self.focused
-        if isinstance(focused, OrderedInput):
-            focused.after_typing(lambda: self._add(start))
-        else:
-            self._add(start)
+        when_typed(self.focused, lambda: self._add(start))
 
     def _add(self, start: bool) -> None:
         problem = self.problem()
@@ -234,11 +230,7 @@ class ParamsScreen(ModalScreen[bool]):
 
         Keys typed just before (ctrl+s in the same burst) reach the fields first.
         """
-        focused = self.focused
-        if isinstance(focused, OrderedInput):
-            focused.after_typing(self._save)
-        else:
-            self._save()
+        when_typed(self.focused, self._save)
 
     def _save(self) -> None:
         changes = self.changed()

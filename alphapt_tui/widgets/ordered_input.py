@@ -61,3 +61,12 @@ class OrderedInput(Input):
                 await self.run_action(binding.action)
                 return
         await super()._on_key(event)
+
+
+def when_typed(focused: object, callback: Callable[[], object]) -> None:
+    """Run ``callback`` after the keys already sent to ``focused`` are applied, if it is an
+    :class:`OrderedInput` (a submit key in the same burst as the digits); at once otherwise."""
+    if isinstance(focused, OrderedInput):
+        focused.after_typing(callback)
+    else:
+        callback()
