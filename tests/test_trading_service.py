@@ -232,6 +232,13 @@ async def test_exposures_and_charges_from_positions_match_the_position_views(des
         nets[view.instrument_token] = nets.get(view.instrument_token, 0) + view.net_quantity
         ltps[view.instrument_token] = view.ltp
     assert instrument_exposures(s) == {t: abs(n) * ltps[t] for t, n in nets.items()}
+    # ...and the monitors' one-pass sums equal the account's and the exposures' own.
+    assert len(s.portfolio.positions) == 2
+    assert s.pnl_marks() == (s.funds().net_pnl, sum(instrument_exposures(s).values()))
+    desk.tick(EQ.token, 98.35, **BOOK)
+    net_pnl, gross = s.pnl_marks()
+    assert net_pnl == s.funds().net_pnl < 0
+    assert gross == abs(10 - 4) * 98.35
     position = next(iter(s.portfolio.positions.values()))
     before = position.charges
     assert before == sum(position._order_charges.values()) > 0

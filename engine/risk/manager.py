@@ -235,11 +235,17 @@ class RiskManager(KillSwitchMixin):
         O(1) when the caller passes its running ``gross_exposure``; otherwise the
         gross is summed over positions (only if that monitor is enabled).
         """
-        if gross_exposure is None and self.settings.gross_exposure.enabled:
-            gross_exposure = sum(instrument_exposures(ctx).values())
-        for _name, state, why in self.monitor.update(
-            ctx.funds().net_pnl, gross_exposure, ctx.now_ns()
-        ):
+        marks = getattr(ctx, "pnl_marks", None)
+        if marks is not None and gross_exposure is None:
+            # The trading service sums both in one pass (every marked batch lands here).
+            net_pnl, gross = marks()
+            if self.settings.gross_exposure.enabled:
+                gross_exposure = gross
+        else:
+            net_pnl = ctx.funds().net_pnl
+            if gross_exposure is None and self.settings.gross_exposure.enabled:
+                gross_exposure = sum(instrument_exposures(ctx).values())
+        for _name, state, why in self.monitor.update(net_pnl, gross_exposure, ctx.now_ns()):
             if _RANK[state] > _RANK[self._state]:
                 self._set_state(state, why, kind="loss")
             else:

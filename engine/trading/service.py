@@ -394,6 +394,27 @@ class TradingService(OrderCommands, Component):
             ltps[token] = p.ltp if p.ltp is not None else 0.0
         return {token: abs(net) * ltps[token] for token, net in nets.items()}
 
+    def pnl_marks(self) -> tuple[float, float]:
+        """Day P&L after charges and gross exposure, in one pass over the positions.
+
+        The same values as ``funds().net_pnl`` and the sum of ``instrument_exposures()``
+        (same sums, same order) without the open orders' margin or a view per position:
+        the P&L monitors read them after every marked tick batch.
+        """
+        realized = unrealized = charges = 0.0
+        nets: dict[int, int] = {}
+        ltps: dict[int, float] = {}
+        for p in self.portfolio.positions.values():
+            realized += p.realized_pnl
+            charges += p.charges
+            net, ltp, token = p.net_quantity, p.ltp, p.instrument_token
+            if ltp is not None and net:
+                unrealized += (ltp - p.average_price) * net
+            nets[token] = nets.get(token, 0) + net
+            ltps[token] = ltp if ltp is not None else 0.0
+        gross = sum([abs(net) * ltps[token] for token, net in nets.items()])
+        return realized + unrealized - charges, gross
+
     def funds(self) -> FundsView:
         """Capital, margin used, available and P&L."""
         return self._cached(
