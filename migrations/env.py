@@ -1,4 +1,4 @@
-"""Alembic environment of the ledger: async-aware, one script set for SQLite and PostgreSQL.
+"""Alembic environment of the ledger: one script set for SQLite and PostgreSQL.
 
 The URL comes from, in order: a connection handed in by :mod:`engine.ledger.migrate`
 (``config.attributes["connection"]``), ``alembic -x url=...``, or the
@@ -12,12 +12,11 @@ import os
 from logging.config import fileConfig
 
 from alembic import context
-from sqlalchemy import pool
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import create_async_engine
 
+from engine.ledger.connect import open_runner
 from engine.ledger.schema import metadata
-from engine.ledger.urls import URL_ENV, async_url, ensure_sqlite_dir
+from engine.ledger.urls import URL_ENV, async_url
 
 config = context.config
 
@@ -47,16 +46,19 @@ def do_run_migrations(connection: Connection) -> None:
         context.run_migrations()
 
 
+def _migrate_and_commit(connection: Connection) -> None:
+    do_run_migrations(connection)
+    connection.commit()
+
+
 async def run_async_migrations(url: str) -> None:
-    """Open a one-off async engine, migrate, dispose."""
-    ensure_sqlite_dir(url)
-    engine = create_async_engine(url, poolclass=pool.NullPool)
+    """Open a one-off connection the way the ledger does (SQLite: its worker thread,
+    PostgreSQL: asyncpg), migrate, close."""
+    runner = open_runner(url, pooled=False)
     try:
-        async with engine.connect() as connection:
-            await connection.run_sync(do_run_migrations)
-            await connection.commit()
+        await runner.run(_migrate_and_commit)
     finally:
-        await engine.dispose()
+        await runner.close()
 
 
 def run_migrations_offline() -> None:

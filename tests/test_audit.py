@@ -55,8 +55,7 @@ async def test_an_audit_row_cannot_be_changed_through_the_kernels_ledger(
         ledger = kernel.trading.ledger
         assert ledger is not None
         with pytest.raises(exc.IntegrityError, match="append-only"):
-            async with ledger._engine.begin() as conn:
-                await conn.execute(text(sql))
+            await ledger._runner.run(lambda conn: conn.execute(text(sql)), begin=True)
         rows = await kernel.audit_rows(0, 2**62)
         assert [(r.user, r.result) for r in rows] == [("vera", "refused")]
     finally:

@@ -37,7 +37,7 @@ from engine.ledger import (
     event_row,
     open_ledger,
 )
-from engine.ledger.connect import create_engine
+from engine.ledger.connect import open_runner
 from engine.ledger.migrate import (
     SCHEMA_HEAD,
     current_revision,
@@ -658,13 +658,16 @@ async def test_the_database_refuses_to_change_append_only_rows(
 
 @pytest.mark.parametrize("synchronous", ["FULL", "NORMAL"])
 async def test_sqlite_runs_in_wal_mode(tmp_path: Path, synchronous: str) -> None:
-    engine = create_engine(f"sqlite:///{tmp_path / 'l.db'}", sqlite_synchronous=synchronous)
+    runner = open_runner(f"sqlite:///{tmp_path / 'l.db'}", sqlite_synchronous=synchronous)
     try:
-        async with engine.connect() as conn:
-            mode = (await conn.execute(text("PRAGMA journal_mode"))).scalar_one()
-            level = (await conn.execute(text("PRAGMA synchronous"))).scalar_one()
+        mode, level = await runner.run(
+            lambda conn: (
+                conn.execute(text("PRAGMA journal_mode")).scalar_one(),
+                conn.execute(text("PRAGMA synchronous")).scalar_one(),
+            )
+        )
     finally:
-        await engine.dispose()
+        await runner.close()
     assert mode == "wal"
     assert level == {"NORMAL": 1, "FULL": 2}[synchronous]
 

@@ -1,19 +1,22 @@
-"""Creating the async engine for a ledger URL, and turning driver errors into ledger errors.
+"""Connecting to a ledger URL, and turning driver errors into ledger errors.
 
 Everything that differs between SQLite and PostgreSQL at connection level lives
-here: SQLite's pragmas and data directory, PostgreSQL's timeouts.
+here: SQLite's sync engine, pragmas and data directory; PostgreSQL's async engine
+and timeouts.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy
 from sqlalchemy import event, exc, pool
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from engine.ledger.errors import LedgerError, LedgerUnavailable
-from engine.ledger.urls import async_url, ensure_sqlite_dir, is_sqlite, redact
+from engine.ledger.runner import AsyncRunner, Runner, ThreadRunner
+from engine.ledger.urls import async_url, ensure_sqlite_dir, is_sqlite, redact, sync_url
 
 SQLITE_BUSY_TIMEOUT_S = 10.0
 """How long an SQLite write waits for another writer (e.g. ``alphapt-tui migrate``)."""
@@ -24,44 +27,83 @@ SQLITE_BUSY_TIMEOUT_S = 10.0
 _UNAVAILABLE_SQLSTATE_CLASSES = frozenset({"08", "28", "3D", "53", "57", "58"})
 
 
-def create_engine(
+def open_runner(
     url: str | URL,
     *,
     sqlite_synchronous: str = "FULL",
     connect_timeout_s: float = 5.0,
     statement_timeout_s: float = 30.0,
     pooled: bool = True,
-) -> AsyncEngine:
-    """An async engine for ``url`` with the ledger's connection settings.
+) -> Runner:
+    """A :class:`~engine.ledger.runner.Runner` on ``url`` with the ledger's connection settings.
 
-    SQLite gets WAL journaling and ``PRAGMA synchronous=<sqlite_synchronous>`` on
-    every connection, and its directory is created. ``pooled=False`` opens a
-    connection per use (migrations, one-off checks).
+    SQLite gets a worker thread over a sync engine (:func:`create_sqlite_engine`),
+    PostgreSQL an async engine (:func:`create_server_engine`). ``pooled=False`` opens
+    a connection per use (migrations, one-off checks).
     """
-    url = async_url(url)
     if sqlite_synchronous not in ("NORMAL", "FULL"):
         raise ValueError(f"sqlite_synchronous must be NORMAL or FULL, not {sqlite_synchronous!r}")
-    kwargs: dict[str, Any] = {}
-    if not pooled:
-        kwargs["poolclass"] = pool.NullPool
     if is_sqlite(url):
-        try:
-            ensure_sqlite_dir(url)
-        except OSError as error:
-            raise LedgerUnavailable(
-                f"cannot create the ledger directory for {redact(url)}: {error}"
-            ) from error
-        engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S}, **kwargs)
-        _install_sqlite_pragmas(engine, sqlite_synchronous)
-        return engine
-    connect_args = {"timeout": connect_timeout_s, "command_timeout": statement_timeout_s}
+        return ThreadRunner(
+            create_sqlite_engine(url, synchronous=sqlite_synchronous, pooled=pooled)
+        )
+    engine = create_server_engine(
+        url,
+        connect_timeout_s=connect_timeout_s,
+        statement_timeout_s=statement_timeout_s,
+        pooled=pooled,
+    )
+    return AsyncRunner(engine)
+
+
+def create_sqlite_engine(
+    url: str | URL, *, synchronous: str = "FULL", pooled: bool = True
+) -> Engine:
+    """A sync (``sqlite+pysqlite``) engine for the SQLite ledger at ``url``; creates its directory.
+
+    Every connection runs in WAL mode with ``PRAGMA synchronous=<synchronous>`` and
+    waits up to :data:`SQLITE_BUSY_TIMEOUT_S` for another writer. Use it from one
+    thread only (:class:`~engine.ledger.runner.ThreadRunner`).
+    """
+    if synchronous not in ("NORMAL", "FULL"):
+        raise ValueError(f"sqlite_synchronous must be NORMAL or FULL, not {synchronous!r}")
+    try:
+        ensure_sqlite_dir(url)
+    except OSError as error:
+        raise LedgerUnavailable(
+            f"cannot create the ledger directory for {redact(url)}: {error}"
+        ) from error
+    kwargs: dict[str, Any] = {} if pooled else {"poolclass": pool.NullPool}
+    engine = sqlalchemy.create_engine(
+        sync_url(url), connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S}, **kwargs
+    )
+    _install_sqlite_pragmas(engine, synchronous)
+    return engine
+
+
+def create_server_engine(
+    url: str | URL,
+    *,
+    connect_timeout_s: float = 5.0,
+    statement_timeout_s: float = 30.0,
+    pooled: bool = True,
+) -> AsyncEngine:
+    """An async (``postgresql+asyncpg``) engine for a server ledger, with its timeouts.
+
+    A pooled engine pings a connection before handing it out, so a server restart
+    costs a reconnect rather than a failed write.
+    """
+    kwargs: dict[str, Any] = {}
     if pooled:
         kwargs["pool_pre_ping"] = True
-    return create_async_engine(url, connect_args=connect_args, **kwargs)
+    else:
+        kwargs["poolclass"] = pool.NullPool
+    connect_args = {"timeout": connect_timeout_s, "command_timeout": statement_timeout_s}
+    return create_async_engine(async_url(url), connect_args=connect_args, **kwargs)
 
 
-def _install_sqlite_pragmas(engine: AsyncEngine, synchronous: str) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
+def _install_sqlite_pragmas(engine: Engine, synchronous: str) -> None:
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         try:

@@ -1,23 +1,23 @@
 """Programmatic alembic for the ledger: what revision a database is at, and moving it.
 
 The functions are coroutines because the engine runs on an asyncio loop: they
-open an async engine and hand alembic its sync-facade connection (alembic's
-``env.py`` uses a connection passed in ``config.attributes`` instead of
-starting a loop of its own). ``alphapt-tui migrate`` calls :func:`upgrade`.
+run their work as one sync function of a connection on the ledger's
+:class:`~engine.ledger.runner.Runner` (SQLite: a worker thread; PostgreSQL:
+asyncpg's greenlet adapter) and hand alembic that connection (alembic's ``env.py``
+uses a connection passed in ``config.attributes`` instead of starting a loop of
+its own). ``alphapt-tui migrate`` calls :func:`upgrade`.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from engine.ledger.connect import create_engine, translate_error
+from engine.ledger.connect import open_runner, translate_error
 from engine.ledger.errors import SchemaAhead, SchemaBehind
 from engine.ledger.urls import redact
 
@@ -129,19 +129,17 @@ async def ensure_schema(url: str, embedded: bool) -> str:
 
 
 async def _run(url: str, work: Callable[[Connection], T]) -> T:
-    async with _connection(url) as conn:
-        result = await conn.run_sync(work)
-        await conn.commit()
-        return result
-
-
-@asynccontextmanager
-async def _connection(url: str) -> AsyncIterator[AsyncConnection]:
-    engine = create_engine(url, pooled=False)
     try:
-        async with engine.connect() as conn:
-            yield conn
+        runner = open_runner(url, pooled=False)
+        try:
+            return await runner.run(lambda conn: _committed(conn, work))
+        finally:
+            await runner.close()
     except Exception as error:
         raise translate_error(error, url) from error
-    finally:
-        await engine.dispose()
+
+
+def _committed(conn: Connection, work: Callable[[Connection], T]) -> T:
+    result = work(conn)
+    conn.commit()
+    return result

@@ -21,8 +21,9 @@ class LedgerSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: str | None = None
-    """SQLAlchemy async URL. None means the embedded SQLite file ``<data dir>/ledger/ledger.db``;
-    a server is ``postgresql+asyncpg://user:password@host:5432/database``."""
+    """SQLAlchemy URL. None means the embedded SQLite file ``<data dir>/ledger/ledger.db``
+    (another file: ``sqlite:////path/ledger.db``); a server is
+    ``postgresql+asyncpg://user:password@host:5432/database``."""
     sqlite_synchronous: SqliteSynchronous = "FULL"
     """SQLite ``PRAGMA synchronous`` (WAL mode). FULL survives power loss with every committed
     order; NORMAL is faster but may lose the last commits on an OS crash or power cut."""

@@ -13,25 +13,25 @@ Writes are idempotent, so replaying a flush after a crash or a reconnect is safe
 
 Every public coroutine raises :class:`LedgerUnavailable` when the database
 cannot be reached and :class:`LedgerError` when it refuses a write.
+
+Each operation is one synchronous function of a connection, handed to the
+back-end's :class:`~engine.ledger.runner.Runner`: SQLite runs it in the ledger's
+worker thread (one thread hop per operation), PostgreSQL through asyncpg.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import importlib
-from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Insert, Select, exc, select, text
-from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.engine import URL, Connection
 
 from engine.clock import Clock
-from engine.ledger.connect import create_engine, translate_error
+from engine.ledger.connect import open_runner, translate_error
 from engine.ledger.errors import LedgerError
 from engine.ledger.migrate import ensure_schema
 from engine.ledger.rows import (
@@ -42,6 +42,7 @@ from engine.ledger.rows import (
     order_row,
     position_row,
 )
+from engine.ledger.runner import Runner, Work
 from engine.ledger.schema import (
     CLOSED_STATUSES,
     audit_log,
@@ -52,6 +53,8 @@ from engine.ledger.schema import (
 )
 from engine.ledger.settings import LedgerSettings
 from engine.ledger.urls import async_url, redact
+
+T = TypeVar("T")
 
 
 def _dialect_insert(backend: str) -> Any:
@@ -90,15 +93,11 @@ class Ledger:
     :meth:`close`; also an async context manager.
     """
 
-    def __init__(self, engine: AsyncEngine, clock: Clock, url: str | URL) -> None:
-        self._engine = engine
+    def __init__(self, runner: Runner, clock: Clock, url: str | URL) -> None:
+        self._runner = runner
         self._clock = clock
         self._url = async_url(url)
         self._closed = False
-        # SQLite takes one writer at a time, and a second one sleeps in its busy handler
-        # (1, 2, 5, 10… ms between retries) until the first commits: an order written while
-        # the journal flushes waited milliseconds more than the flush took. Queue them here.
-        self._write_turn = asyncio.Lock() if self._url.get_backend_name() == "sqlite" else None
         insert = _dialect_insert(self._url.get_backend_name())
         self._upsert_orders = _order_upsert(insert)
         self._insert_events = (
@@ -130,24 +129,25 @@ class Ledger:
         :func:`engine.ledger.migrate.ensure_schema` first (:func:`open_ledger` does).
         Raises :class:`LedgerUnavailable` if the database cannot be reached.
         """
-        engine = create_engine(
+        runner = open_runner(
             url,
             sqlite_synchronous=sqlite_synchronous,
             connect_timeout_s=connect_timeout_s,
             statement_timeout_s=statement_timeout_s,
         )
-        ledger = cls(engine, clock, url)
+        ledger = cls(runner, clock, url)
         try:
             await ledger.ping()
         except BaseException:
-            await engine.dispose()
+            await runner.close()
             raise
         return ledger
 
     async def close(self) -> None:
-        """Release every connection; the ledger cannot be used afterwards."""
+        """Release every connection (SQLite: after the operations already handed in, then
+        stop the worker thread); the ledger cannot be used afterwards."""
         self._closed = True
-        await self._engine.dispose()
+        await self._runner.close()
 
     async def __aenter__(self) -> Ledger:
         return self
@@ -167,8 +167,7 @@ class Ledger:
 
     async def ping(self) -> None:
         """Round-trip to the database; raises :class:`LedgerUnavailable` if it does not answer."""
-        async with self._connection() as conn:
-            await conn.execute(text("SELECT 1"))
+        await self._run(_ping)
 
     # -- writes ------------------------------------------------------------------------
 
@@ -259,20 +258,24 @@ class Ledger:
         fill_rows = _first_by((fill_row(f) for f in fills), "client_order_id", "trade_id")
         position_rows = _newest_positions(position_row(p, now_ns) for p in positions)
         audit_rows = [audit_row(a, now_ns) for a in audit]
-        turn = self._write_turn or contextlib.nullcontext()
-        async with turn, self._connection(begin=True) as conn:
-            applied = await _run(conn, self._upsert_orders, order_rows)
-            new_events = await _run(conn, self._insert_events, event_rows)
-            new_fills = await _run(conn, self._insert_fills, fill_rows)
-            new_positions = await _run(conn, self._upsert_positions, position_rows)
-            audit_ids = await _run(conn, self._insert_audit, audit_rows)
-        return BatchResult(
-            orders_applied=tuple(applied),
-            new_event_ids=tuple(new_events),
-            new_fills=tuple(new_fills),
-            positions_applied=len(new_positions),
-            audit_ids=tuple(sorted(audit_ids)),
-        )
+
+        def write(conn: Connection) -> BatchResult:
+            applied = _execute(conn, self._upsert_orders, order_rows)
+            new_events = _execute(conn, self._insert_events, event_rows)
+            new_fills = _execute(conn, self._insert_fills, fill_rows)
+            new_positions = _execute(conn, self._upsert_positions, position_rows)
+            audit_ids = _execute(conn, self._insert_audit, audit_rows)
+            return BatchResult(
+                orders_applied=tuple(applied),
+                new_event_ids=tuple(new_events),
+                new_fills=tuple(new_fills),
+                positions_applied=len(new_positions),
+                audit_ids=tuple(sorted(audit_ids)),
+            )
+
+        # No lock: SQLite's worker thread runs one operation at a time in arrival order,
+        # and PostgreSQL takes concurrent writers.
+        return await self._run(write, begin=True)
 
     # -- reads -------------------------------------------------------------------------
 
@@ -331,23 +334,21 @@ class Ledger:
     # -- plumbing ----------------------------------------------------------------------
 
     async def _fetch(self, query: Select[Any]) -> list[dict[str, Any]]:
-        async with self._connection() as conn:
-            rows = (await conn.execute(query)).all()
         # Plain str keys: SQLAlchemy's own names are a str subclass msgspec.convert refuses.
         keys = [str(column.name) for column in query.selected_columns]
-        return [dict(zip(keys, row, strict=True)) for row in rows]
 
-    @asynccontextmanager
-    async def _connection(self, begin: bool = False) -> AsyncIterator[AsyncConnection]:
+        def fetch(conn: Connection) -> list[dict[str, Any]]:
+            return [dict(zip(keys, row, strict=True)) for row in conn.execute(query)]
+
+        return await self._run(fetch)
+
+    async def _run(self, work: Work[T], *, begin: bool = False) -> T:
+        """Run one operation; driver errors become :class:`LedgerError` /
+        :class:`LedgerUnavailable`."""
         if self._closed:
             raise LedgerError(f"ledger {self.url} is closed")
         try:
-            async with self._engine.connect() as conn:
-                if begin:
-                    async with conn.begin():
-                        yield conn
-                else:
-                    yield conn
+            return await self._runner.run(work, begin=begin)
         except (exc.SQLAlchemyError, OSError) as error:
             raise translate_error(error, self._url) from error
 
@@ -369,11 +370,15 @@ async def open_ledger(settings: LedgerSettings, data_dir: Path, clock: Clock) ->
     )
 
 
-async def _run(conn: AsyncConnection, statement: Insert, rows: list[dict[str, Any]]) -> list[Any]:
+def _ping(conn: Connection) -> None:
+    conn.execute(text("SELECT 1"))
+
+
+def _execute(conn: Connection, statement: Insert, rows: list[dict[str, Any]]) -> list[Any]:
     """Execute ``statement`` for ``rows``; what its RETURNING clause gave (a tuple if several)."""
     if not rows:
         return []
-    result = await conn.execute(statement, rows)
+    result = conn.execute(statement, rows)
     return [row[0] if len(row) == 1 else tuple(row) for row in result]
 
 

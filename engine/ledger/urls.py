@@ -37,6 +37,21 @@ def async_url(url: str | URL) -> URL:
     return parsed.set(drivername=_ASYNC_DRIVERS[backend])
 
 
+def sync_url(url: str | URL) -> URL:
+    """An SQLite ``url`` with the standard library's driver (``sqlite+pysqlite://``).
+
+    The SQLite ledger runs its operations in a worker thread of its own, so it needs no
+    async driver; any SQLite spelling (``sqlite://``, ``sqlite+aiosqlite://``) is accepted.
+    Raises ``ValueError`` for another back-end.
+    """
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        raise ValueError(f"not an SQLite URL: {redact(parsed)}")
+    return parsed.set(drivername="sqlite+pysqlite")
+
+
 def is_sqlite(url: str | URL) -> bool:
     """Whether ``url`` names an SQLite database."""
     from sqlalchemy.engine import make_url
