@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
+from itertools import repeat
 from operator import attrgetter
 
 import numpy as np
@@ -28,6 +29,7 @@ from engine.quality.checks.registry import UnknownInstrument
 from engine.quality.checks.spike import PriceSpike
 from engine.quality.checks.volume import VolumeJump
 from engine.quality.columns import ColumnarTicks, TickColumns
+from engine.quality.learn import build_learner
 from engine.quality.records import (
     OK,
     Breach,
@@ -89,6 +91,13 @@ class QualityMonitor:
         """The vector screen holds newer state than some instrument states (see ``_sync``)."""
         self._by_name = by_name
         self._learners = [c.probe for c in self._checks if c.learns]
+        jump: VolumeJump = by_name[names.VOLUME_JUMP]  # type: ignore[assignment]
+        spike: PriceSpike = by_name[names.PRICE_SPIKE]  # type: ignore[assignment]
+        # The only learners; ``learn`` stands in for their probes on a screened tick.
+        assert self._learners == [c.probe for c in (jump, spike) if c.enabled]
+        self._learn = build_learner(
+            jump if jump.enabled else None, spike if spike.enabled else None, clock.now_ns
+        )
         self._unknown = UnknownInstrument(settings.unknown_instrument)
         self._stale = StaleInstrument(settings.stale_instrument)
         self._gap = FeedGap(settings.feed_gap)
@@ -165,9 +174,11 @@ class QualityMonitor:
         state = self._states.get(tick.instrument_token)
         if state is None:
             return self._unknown_tick(tick)
-        state.ticks += 1
         # The screen stands in for every stateless check; stateful ones always run.
         clean = self._sequence(tick, state) if screened else self._screen(tick, state)
+        if clean and self._learn(tick, state):
+            return OK
+        state.ticks += 1
         probes = self._learners if clean else self._probes
         for probe in probes:
             detail = probe(tick, state)
@@ -200,12 +211,26 @@ class QualityMonitor:
             self._sync()
         self._vector_stale = True
         check = self._check
-        verdicts = map(check, ticks) if screened is None else map(check, ticks, screened)
+        learn = self._learn
         kept: list[Tick] | None = None
-        for i, verdict in enumerate(verdicts):
+        states = self._states
+        screen = self._screen
+        sequence = self._sequence
+        cleared = repeat(False) if screened is None else screened
+        for i, (tick, ok) in enumerate(zip(ticks, cleared, strict=False)):
+            # ``_check``'s clean path inlined: a call per tick costs ~0.1 µs.
+            state = states.get(tick.instrument_token)
+            if (
+                state is not None
+                and (sequence(tick, state) if ok else screen(tick, state))
+                and learn(tick, state)
+            ):
+                verdict: Verdict = OK
+            else:
+                verdict = check(tick, ok)
             if verdict is OK or verdict.status != "quarantined":
                 if kept is not None:
-                    kept.append(ticks[i])
+                    kept.append(tick)
             elif kept is None:
                 kept = list(ticks[:i])
         return ticks if kept is None else kept
