@@ -10,7 +10,7 @@ clean tick into one function, with the same float operations in the same order.
 
 It first decides, without changing anything, whether either check could fire; if one
 could, it returns ``False`` and the monitor runs the check objects as before, which
-alone decide what fired. ``tests/test_quality.py`` holds it equal to the probes.
+alone decide what fired. ``tests/test_quality_vector.py`` holds it equal to the probes.
 """
 
 from __future__ import annotations
@@ -26,13 +26,21 @@ Learner = Callable[[Tick, InstrumentState], bool]
 
 
 def build_learner(
-    jump: VolumeJump | None, spike: PriceSpike | None, now_ns: Callable[[], int]
+    jump: VolumeJump | None,
+    spike: PriceSpike | None,
+    now_ns: Callable[[], int],
+    sequence: tuple[int, int] | None = None,
 ) -> Learner:
     """``learn(tick, state)`` for a tick every non-learning check passed: ``True`` when no
     learner fires, after doing all a clean tick changes (the learners' state, tick count,
     reference tick, last seen); ``False``, with nothing changed, when one might fire.
 
-    ``jump`` and ``spike`` are the two learning checks, ``None`` when disabled."""
+    ``jump`` and ``spike`` are the two learning checks, ``None`` when disabled. With
+    ``sequence`` (ts_out_of_order's and last_qty_exceeds_volume's tolerances) it also
+    runs the sequence half of the screen first, for a tick only the stateless checks
+    were screened for (a replay instant's row of a screened block)."""
+    sequenced = sequence is not None
+    back_ns, qty_tol = (0, 0) if sequence is None else sequence
     jump_on = jump is not None
     spike_on = spike is not None
     multiple = jump.multiple if jump is not None else 0.0
@@ -43,11 +51,28 @@ def build_learner(
 
     def learn(tick: Tick, state: InstrumentState) -> bool:
         price = tick.ltp
+        prev = state.prev
+        if sequenced and prev is not None:
+            # ``build_sequence_screen``'s test inlined: this runs once per replayed tick.
+            ts = tick.exchange_ts_ns
+            if ts < prev.exchange_ts_ns - back_ns:
+                return False
+            change = tick.volume - prev.volume
+            if change > 0:
+                if tick.last_qty > change + qty_tol:
+                    return False
+            elif (
+                change < 0
+                or (tick.last_trade_ts_ns > prev.last_trade_ts_ns and tick.last_qty > qty_tol)
+                or (
+                    ts == prev.exchange_ts_ns and price == prev.ltp and tick.bid_qty == prev.bid_qty
+                )
+            ):
+                return False
         # PriceSpike.probe fires on the band before it learns the price (a refresh
         # moves the band for the next tick only).
         if spike_on and not state.spike_lo <= price <= state.spike_hi:
             return False
-        prev = state.prev
         if jump_on and prev is not None:
             change = tick.volume - prev.volume
             if change > 0:

@@ -96,9 +96,12 @@ class QualityMonitor:
         spike: PriceSpike = by_name[names.PRICE_SPIKE]  # type: ignore[assignment]
         # The only learners; ``learn`` stands in for their probes on a screened tick.
         assert self._learners == [c.probe for c in (jump, spike) if c.enabled]
-        self._learn = build_learner(
-            jump if jump.enabled else None, spike if spike.enabled else None, clock.now_ns
-        )
+        learners = (jump if jump.enabled else None, spike if spike.enabled else None)
+        self._learn = build_learner(*learners, clock.now_ns)
+        back_ns: int = by_name[names.TS_OUT_OF_ORDER].tolerance_ns  # type: ignore[attr-defined]
+        qty_tol: int = by_name[names.LAST_QTY_EXCEEDS_VOLUME].tolerance  # type: ignore[attr-defined]
+        self._settle = build_learner(*learners, clock.now_ns, (back_ns, qty_tol))
+        """``_learn`` after the sequence half of the screen, for a row of a screened block."""
         self._unknown = UnknownInstrument(settings.unknown_instrument)
         self._stale = StaleInstrument(settings.stale_instrument)
         self._gap = FeedGap(settings.feed_gap)
@@ -220,15 +223,13 @@ class QualityMonitor:
         kept: list[Tick] | None = None
         states = self._states
         screen = self._screen
-        sequence = self._sequence
+        settle = self._settle
         cleared = repeat(False) if screened is None else screened
         for i, (tick, ok) in enumerate(zip(ticks, cleared, strict=False)):
             # ``_check``'s clean path inlined: a call per tick costs ~0.1 µs.
             state = states.get(tick.instrument_token)
-            if (
-                state is not None
-                and (sequence(tick, state) if ok else screen(tick, state))
-                and learn(tick, state)
+            if state is not None and (
+                settle(tick, state) if ok else screen(tick, state) and learn(tick, state)
             ):
                 verdict: Verdict = OK
             else:
