@@ -15,6 +15,7 @@ from engine.clock import IST, NS_PER_SECOND, TestClock
 from engine.feeds.faults import FAULT_KINDS, FaultInjector
 from engine.model import DEPTH_LEVELS, Instrument, MarketDay, Tick, on_tick_grid
 from engine.quality import OK, QualityMonitor, QualitySettings, names
+from engine.quality.session import Session
 
 # --- a clean market ------------------------------------------------------------------------
 
@@ -638,6 +639,52 @@ def test_unseen_instruments_go_stale_from_the_session_open() -> None:
         market, clock, feed_gap={"enabled": False}, stale_instrument={"include_unseen": False}
     )
     assert hidden.sweep() == ()
+
+
+def test_sweeps_follow_the_watched_set_and_new_instruments() -> None:
+    # A sweep keeps the list of states it looks at; watching others or adding an
+    # instrument must change what the next sweep reports.
+    clock = TestClock()
+    market = CleanMarket(12, clock)
+    monitor = _monitor(market, clock, session="always-open", feed_gap={"enabled": False})
+    tokens = sorted(market.instruments)
+    _warm(market, monitor, 50)
+    assert monitor.sweep() == ()
+    monitor.watch_only(tokens[:2])
+    clock.advance(61)
+    assert {b.instrument_token for b in monitor.sweep()} == set(tokens[:2])
+    monitor.watch_only(tokens[:3])
+    assert [b.instrument_token for b in monitor.sweep()] == [tokens[2]]
+    monitor.watch_only(None)
+    assert {b.instrument_token for b in monitor.sweep()} == set(tokens[3:])
+    new = msgspec.structs.replace(market.instruments[tokens[0]], instrument_token=7)
+    monitor.add_instrument(new)
+    assert [b.instrument_token for b in monitor.sweep()] == [7]
+    # Ticks resume on every watched instrument: each clears, none fires again.
+    monitor.watch_only(tokens)
+    assert set(monitor.snapshot().stale) == set(tokens)
+    for tick in market.ticks(200):
+        monitor.check(tick)
+    assert monitor.sweep() == ()
+    assert monitor.snapshot().stale == ()
+
+
+def test_session_answers_from_its_span_as_from_the_calendar() -> None:
+    # ``opened_ns`` keeps the span of the session it last found open; asked again and
+    # again (forwards, backwards, across the close and a weekend), it must answer as a
+    # fresh ``Session`` computing from the date each time.
+    settings = QualitySettings()
+    args = (False, settings.market_open, settings.market_close)
+    kept = Session(*args)
+    rng = np.random.default_rng(3)
+    day = int(datetime(2026, 11, 27, 0, 0, tzinfo=IST).timestamp()) * NS_PER_SECOND
+    close = int(datetime(2026, 11, 27, 15, 30, tzinfo=IST).timestamp()) * NS_PER_SECOND
+    instants = [close + d for d in (-1_000_000, -1001, -1000, -999, -500, -1, 0, 1, 500)]
+    instants += [int(day + rng.integers(0, 4 * 86_400 * NS_PER_SECOND)) for _ in range(3000)]
+    instants += sorted(instants)
+    answers = [kept.opened_ns(ns) for ns in instants]
+    assert answers == [Session(*args).opened_ns(ns) for ns in instants]
+    assert answers.count(None) > 1000 and len(set(answers)) == 3  # Friday, Monday, closed
 
 
 async def test_run_sweeps_follows_the_injected_clock() -> None:

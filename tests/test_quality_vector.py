@@ -259,3 +259,72 @@ def test_replay_instants_cut_from_a_block_match_tick_by_tick(
     assert scalar.counters()["unknown_instrument"] > 0
     assert _report(replay) == _report(scalar)
     assert _states(replay) == _states(scalar)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {},
+        {"volume_jump": {"enabled": False}},
+        {"price_spike": {"enabled": False}},
+        {"price_spike": {"policy": "flag", "refresh": 3}, "volume_jump": {"policy": "flag"}},
+    ],
+)
+def test_fused_learner_matches_the_probes(settings: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``learn`` stands in for the learning checks' probes on a screened tick: verdicts,
+    reports and states equal those of a monitor that runs each probe, tick by tick, in
+    batches and in replay instants, through faults and ticks without a receive time."""
+    import engine.quality.monitor
+
+    # Batches go tick by tick, replay instants through the block's screen.
+    monkeypatch.setattr(engine.quality.monitor, "_MIN_VECTOR_BATCH", 160)
+    market = _market("volatile", 31)
+    days = {day.instrument_token: day for day in market.market_days()}
+    instruments = {i.instrument_token: i for i in market.instruments}
+    quality = QualitySettings.model_validate({"session": "always-open", **settings})
+    made = TestClock()
+    rng = np.random.default_rng(31)
+    batches = []
+    last: dict[int, Tick] = {}
+    for batch in _batches("volatile", 31, 200, 0.04, made):
+        batch = list(batch)
+        if rng.random() < 0.1:
+            at = int(rng.integers(len(batch)))
+            batch[at] = msgspec.structs.replace(batch[at], received_ns=0)
+        # Sequence faults without a new trade: the previous tick again, or its volume
+        # one lower at this instant's time.
+        for at in rng.choice(len(batch), 4, replace=False).tolist() if last else ():
+            now = batch[at]
+            prev = last[now.instrument_token]
+            if rng.random() < 0.5:
+                batch[at] = msgspec.structs.replace(prev, received_ns=now.received_ns)
+            else:
+                batch[at] = msgspec.structs.replace(
+                    prev,
+                    received_ns=now.received_ns,
+                    exchange_ts_ns=now.exchange_ts_ns,
+                    volume=prev.volume - 1,
+                )
+        last.update((t.instrument_token, t) for t in batch)
+        batches.append((made.now_ns(), batch))
+    clocks = [TestClock() for _ in range(4)]
+    probes, ticks, lists, replay = (
+        QualityMonitor(instruments, days, quality, clock) for clock in clocks
+    )
+    probes._learn = probes._settle = lambda tick, state: False  # each probe runs
+    block = ColumnarTicks.from_ticks([t for _, batch in batches for t in batch])
+    row = 0
+    for step, (now, batch) in enumerate(batches):
+        for clock in clocks:
+            clock.advance((now - clock.now_ns()) / NS_PER_SECOND)
+        expected = [t for t in batch if not probes.check(t).quarantined]
+        assert [t for t in batch if not ticks.check(t).quarantined] == expected, step
+        assert list(lists.filter(batch)) == expected, step
+        assert list(replay.filter(block.rows(row, row + len(batch)))) == expected, step
+        row += len(batch)
+    for learner in ("volume_jump", "price_spike"):
+        if getattr(quality, learner).enabled:
+            assert probes.counters()[learner] > 0, learner
+    for monitor in (ticks, lists, replay):
+        assert _report(monitor) == _report(probes)
+        assert _states(monitor) == _states(probes)
