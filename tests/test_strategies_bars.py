@@ -84,6 +84,23 @@ def test_flush_closes_quiet_bars_after_the_grace_and_late_ticks_are_dropped() ->
     assert agg.flush(ist(10, 5, 0)) == []
 
 
+def test_flush_finds_a_bar_opened_after_it_that_ends_before_the_others() -> None:
+    # The flush skips its pass until the earliest open bar can be due; a bar opened later
+    # with an older exchange time (an instrument lagging behind) must still be closed on time.
+    agg = BarAggregator("1m")
+    agg.update(make_tick(T, 100.0, ist(10, 2, 10), 10))
+    assert agg.flush(ist(10, 2, 30)) == []
+    agg.update(make_tick(T + 1, 50.0, ist(10, 1, 50), 10))
+    assert [(b.instrument_token, b.end_ns) for b in agg.flush(ist(10, 2, 30))] == [
+        (T + 1, ist(10, 2))
+    ]
+    assert agg.flush(ist(10, 2, 59)) == []
+    assert [b.instrument_token for b in agg.flush(ist(10, 3, 0))] == [T]
+    assert agg.flush(ist(10, 9, 0)) == []
+    agg.update(make_tick(T, 101.0, ist(10, 9, 5), 20))
+    assert [b.close for b in agg.flush(ist(10, 10, 0))] == [101.0]
+
+
 def test_unknown_timeframe_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown timeframe '2m'"):
         BarAggregator("2m")

@@ -15,6 +15,7 @@ from engine.clock import NS_PER_SECOND
 from engine.model import Tick
 
 IST_OFFSET_NS = (5 * 3600 + 30 * 60) * NS_PER_SECOND
+_NEVER = 2**63 - 1
 TIMEFRAMES: dict[str, int] = {"1m": 60, "5m": 300, "15m": 900}
 """Timeframe names and their length in seconds."""
 
@@ -82,6 +83,9 @@ class BarAggregator:
         self._open: dict[int, _Building] = {}
         self._last_volume: dict[int, int] = {}
         self._closed_until: dict[int, int] = {}
+        # No open bar ends before this: the flush timer (every second, one pass over every
+        # open bar) has nothing to look at until then.
+        self._earliest_end = 0
 
     def update(self, tick: Tick) -> Bar | None:
         """Fold ``tick`` in; returns the bar it closed, if it started a new bucket."""
@@ -96,12 +100,16 @@ class BarAggregator:
                 # The open bar is over and the next one opens at once: no baseline to keep aside.
                 closed = self._bar(token, bar)
                 bar.reopen(start, self.period_ns, tick.ltp)
+                if bar.end < self._earliest_end:
+                    self._earliest_end = bar.end
             elif bar is None:
                 if start < self._closed_until.get(token, 0):
                     self.late_ticks += 1
                     return None
                 last = self._last_volume.get(token, tick.volume)
                 bar = self._open[token] = _Building(start, self.period_ns, tick.ltp, last)
+                if bar.end < self._earliest_end:
+                    self._earliest_end = bar.end
             else:
                 self.late_ticks += 1
                 return None
@@ -127,8 +135,12 @@ class BarAggregator:
 
     def flush(self, now_ns: int, grace_ns: int = 0) -> list[Bar]:
         """Close every open bar whose end is at least ``grace_ns`` before ``now_ns``."""
+        if now_ns < self._earliest_end + grace_ns:
+            return []
         due = [t for t, b in self._open.items() if b.start + self.period_ns + grace_ns <= now_ns]
-        return [self._close(token, self._open[token]) for token in due]
+        closed = [self._close(token, self._open[token]) for token in due]
+        self._earliest_end = min((b.end for b in self._open.values()), default=_NEVER)
+        return closed
 
     def forget(self, token: int) -> None:
         """Drop the open bar and volume baseline of ``token`` (no strategy wants it now)."""
