@@ -13,7 +13,7 @@ import gc
 import itertools
 from collections.abc import Sequence
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -189,6 +189,8 @@ class Kernel:
         self.ticks_per_second = 0.0
         self._alert_ids = itertools.count(1)
         self._rate_mark = (0, 0)
+        self._tick_gauges: dict[str, tuple[Any, Any]] = {}
+        self._event_gauges: dict[str, Any] = {}
         DeskCollector(self).register(self.metrics.registry)
         self._wire_distributed(settings)
 
@@ -384,11 +386,23 @@ class Kernel:
         self._rate_mark = (now, count)
 
     def _update_gauges(self) -> None:
+        # Labelled children are looked up once (each lookup takes a lock): this runs every
+        # second, and in a replay every replayed second.
+        metrics, tick_gauges, event_gauges = self.metrics, self._tick_gauges, self._event_gauges
         for queue in self.bus.tick_queues():
-            self.metrics.queue_depth.labels(queue.name).set(queue.depth)
-            self.metrics.ticks_dropped.labels(queue.name).set(queue.drops)
+            gauges = tick_gauges.get(queue.name)
+            if gauges is None:
+                gauges = tick_gauges[queue.name] = (
+                    metrics.queue_depth.labels(queue.name),
+                    metrics.ticks_dropped.labels(queue.name),
+                )
+            gauges[0].set(queue.depth)
+            gauges[1].set(queue.drops)
         for queue in self.bus.event_queues():
-            self.metrics.queue_depth.labels(queue.name).set(queue.depth)
+            depth = event_gauges.get(queue.name)
+            if depth is None:
+                depth = event_gauges[queue.name] = metrics.queue_depth.labels(queue.name)
+            depth.set(queue.depth)
 
     def _set_health(self, component: Component, state: HealthState, detail: str = "") -> None:
         self.health.set(component.name, state, self.clock.now_ns(), detail, component.critical)

@@ -379,3 +379,30 @@ def test_env_template_documents_every_key_and_each_loads(
     loaded = load_settings()
     assert loaded.metrics.host == "0.0.0.0"
     assert loaded.ledger.url is not None and "@postgres:5432/" in loaded.ledger.url
+
+
+def test_queue_gauges_follow_the_bus_queues_on_every_update(settings: Settings) -> None:
+    kernel = bad_kernel(settings, seconds=1)
+    ui = kernel.bus.subscribe_ticks("ui")
+    watcher = kernel.bus.subscribe("watcher", ["alerts."])
+
+    def gauges() -> tuple[float, float, float]:
+        kernel._update_gauges()
+        values = samples(scrape(kernel))
+        return (
+            values[("alphapt_bus_queue_depth", (("consumer", "ui"),))],
+            values[("alphapt_ticks_dropped", (("consumer", "ui"),))],
+            values[("alphapt_bus_queue_depth", (("consumer", "watcher"),))],
+        )
+
+    kernel.clock.advance(1.0)  # type: ignore[attr-defined]
+    kernel.feed.emit(10)
+    kernel.bus.publish("alerts.test", object())
+    first = gauges()
+    assert first == (ui.depth, ui.drops, 1) and ui.depth > 0
+    for _ in range(3):
+        kernel.clock.advance(1.0)  # type: ignore[attr-defined]
+        kernel.feed.emit(len(kernel.feed.market.tokens))
+    watcher.get_nowait()
+    assert gauges() == (ui.depth, ui.drops, 0)
+    assert ui.drops > 0 and ui.depth > first[0]
