@@ -76,6 +76,19 @@ async def read_until(process: asyncssh.SSHClientProcess, marker: str) -> str:
     return seen
 
 
+async def read_line(process: asyncssh.SSHClientProcess, prefix: str) -> str:
+    """The first whole line of output starting with ``prefix`` (a chunk may end mid-line)."""
+    seen = ""
+    async with asyncio.timeout(20):
+        while True:
+            for line in seen.splitlines(keepends=True):
+                if line.lstrip().startswith(prefix) and line.endswith("\n"):
+                    return line.strip()
+            chunk = await process.stdout.read(1024)
+            assert chunk, f"session ended before a line starting {prefix!r}: {seen!r}"
+            seen += chunk
+
+
 async def test_a_key_login_gets_a_pty_running_the_session_as_its_user(ssh) -> None:  # type: ignore[no-untyped-def]
     port, key, options = ssh
     assert oct(options.host_key_file.stat().st_mode & 0o777) == "0o600"
@@ -94,7 +107,7 @@ async def test_a_key_login_gets_a_pty_running_the_session_as_its_user(ssh) -> No
 
         process.change_terminal_size(120, 40)
         process.stdin.write("\n")
-        assert "SIZE 120 40" in await read_until(process, "SIZE 120")
+        assert await read_line(process, "SIZE 120") == "SIZE 120 40"
 
         second = await conn.create_process(term_type="xterm")
         assert "too many sessions" in await second.stderr.read()
