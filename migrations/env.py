@@ -14,7 +14,7 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from engine.ledger.connect import open_runner
+from engine.ledger.migrate import run_once
 from engine.ledger.schema import metadata
 from engine.ledger.urls import URL_ENV, async_url
 
@@ -46,21 +46,6 @@ def do_run_migrations(connection: Connection) -> None:
         context.run_migrations()
 
 
-def _migrate_and_commit(connection: Connection) -> None:
-    do_run_migrations(connection)
-    connection.commit()
-
-
-async def run_async_migrations(url: str) -> None:
-    """Open a one-off connection the way the ledger does (SQLite: its worker thread,
-    PostgreSQL: asyncpg), migrate, close."""
-    runner = open_runner(url, pooled=False)
-    try:
-        await runner.run(_migrate_and_commit)
-    finally:
-        await runner.close()
-
-
 def run_migrations_offline() -> None:
     """Emit SQL for ``alembic upgrade --sql`` without a database."""
     url = _url()
@@ -75,7 +60,7 @@ def run_migrations_online() -> None:
     if connection is not None:
         do_run_migrations(connection)
         return
-    asyncio.run(run_async_migrations(_url()))
+    asyncio.run(run_once(_url(), do_run_migrations))
 
 
 if context.is_offline_mode():

@@ -41,8 +41,6 @@ def open_runner(
     PostgreSQL an async engine (:func:`create_server_engine`). ``pooled=False`` opens
     a connection per use (migrations, one-off checks).
     """
-    if sqlite_synchronous not in ("NORMAL", "FULL"):
-        raise ValueError(f"sqlite_synchronous must be NORMAL or FULL, not {sqlite_synchronous!r}")
     if is_sqlite(url):
         return ThreadRunner(
             create_sqlite_engine(url, synchronous=sqlite_synchronous, pooled=pooled)

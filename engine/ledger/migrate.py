@@ -72,7 +72,7 @@ def known_revisions() -> frozenset[str]:
 
 async def current_revision(url: str) -> str | None:
     """The revision the database at ``url`` is at; None for an empty database."""
-    return await _run(url, _stored_revision)
+    return await run_once(url, _stored_revision)
 
 
 def _stored_revision(conn: Connection) -> str | None:
@@ -89,14 +89,14 @@ async def upgrade(url: str, revision: str = "head") -> None:
     """Apply migrations up to ``revision`` (default: the newest)."""
     from alembic import command
 
-    await _run(url, lambda conn: command.upgrade(alembic_config(conn), revision))
+    await run_once(url, lambda conn: command.upgrade(alembic_config(conn), revision))
 
 
 async def downgrade(url: str, revision: str) -> None:
     """Undo migrations down to ``revision`` (``"base"`` drops every ledger table)."""
     from alembic import command
 
-    await _run(url, lambda conn: command.downgrade(alembic_config(conn), revision))
+    await run_once(url, lambda conn: command.downgrade(alembic_config(conn), revision))
 
 
 async def ensure_schema(url: str, embedded: bool) -> str:
@@ -128,7 +128,9 @@ async def ensure_schema(url: str, embedded: bool) -> str:
     return head
 
 
-async def _run(url: str, work: Callable[[Connection], T]) -> T:
+async def run_once(url: str, work: Callable[[Connection], T]) -> T:
+    """Run ``work`` on a one-off connection to ``url`` (opened the way the ledger opens
+    it), commit, close; driver errors become ledger errors."""
     try:
         runner = open_runner(url, pooled=False)
         try:
