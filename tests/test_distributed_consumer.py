@@ -112,6 +112,33 @@ async def test_a_quiet_stream_is_not_mistaken_for_a_silent_consumer(
         await consumer.close()
 
 
+async def test_a_fetch_whose_deadline_runs_out_is_an_empty_pull_not_an_error(
+    nats_settings: NatsSettings, connection: NatsConnection
+) -> None:
+    # nats-py raises asyncio's own TimeoutError (not nats.errors.TimeoutError) when the
+    # fetch's deadline is spent before its second pull request, as on a loaded machine.
+    consumer = SupervisedPullConsumer(
+        connection,
+        nats_settings,
+        LiveClock(),
+        stream=stream_name(nats_settings, "audit"),
+        durable="hurried",
+        subject=f"{nats_settings.subject_prefix}.audit.>",
+        handler=lambda msgs: asyncio.sleep(0),
+        fetch_timeout_s=1e-9,
+    )
+    task = asyncio.create_task(consumer.run())
+    try:
+        await eventually(lambda: consumer.subscribed)
+        await asyncio.sleep(0.3)
+        assert consumer.errors == 0
+        assert consumer.subscribed
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await consumer.close()
+
+
 def test_seen_ids_forget_the_oldest_beyond_capacity() -> None:
     seen = SeenIds(capacity=2)
     assert seen.add("a") and seen.add("b")

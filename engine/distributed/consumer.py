@@ -138,7 +138,9 @@ class SupervisedPullConsumer:
         assert self._sub is not None
         try:
             msgs = await self._sub.fetch(self.settings.fetch_batch, timeout=self.fetch_timeout_s)
-        except nats.errors.TimeoutError:
+        except TimeoutError:
+            # nats.errors.TimeoutError, or asyncio's own when the deadline is spent before
+            # the fetch's second pull request (a loaded machine): no message in time either way.
             msgs = []
         if not msgs:
             await self.check_stall()
