@@ -41,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from engine.bus import MessageBus
 from engine.cache import MarketCache
 from engine.clock import IST, NS_PER_SECOND, TestClock
+from engine.heap import settle_heap
 from engine.model import Tick
 from engine.strategies import StrategiesSettings, Strategy, StrategyManager
 from engine.strategies.builtin import BUILTINS
@@ -194,9 +195,9 @@ def check(ok: bool) -> str:
 
 async def main(n_batches: int) -> None:
     batches = make_batches(n_batches)
-    # The pre-built ticks are the bench's own data, not the engine's: keep them out of GC scans.
-    gc.collect()
-    gc.freeze()
+    # The pre-built ticks are the bench's own data, not the engine's: keep them out of GC
+    # scans, and space collections out the way Kernel.run does.
+    settle_heap()
     await run(batches[:200], "builtins")  # warm-up
     base = await run(batches, "none")
     noop = await run(batches, "noop")

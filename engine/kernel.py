@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import gc
 import itertools
 from collections.abc import Sequence
 from datetime import date
@@ -28,6 +27,7 @@ from engine.clock import NS_PER_SECOND, Clock, LiveClock
 from engine.component import Component
 from engine.feeds.mock import MockFeed
 from engine.health import HealthRegistry, HealthState
+from engine.heap import settle_heap
 from engine.instrument_search import SEARCH_LIMIT, InstrumentSearch, OptionChain
 from engine.metrics import EngineMetrics
 from engine.model import Instrument, Tick
@@ -305,8 +305,7 @@ class Kernel:
             # What start-up built (instruments, ledger, caches) lives as long as the engine:
             # out of the collector's sight, a full collection no longer walks it (35-160 ms
             # pauses on the tick path measured in bench_strategies before).
-            gc.collect()
-            gc.freeze()
+            settle_heap()
             log.info("engine started", components=[c.name for c in self.components])
             await shutdown.wait()
             log.info("engine stopping")
