@@ -19,6 +19,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import date, datetime
 from pathlib import Path
@@ -148,12 +149,14 @@ def bench_ingest_with_engine(seconds: float = 10.0, universe: int = 1000) -> Non
     writer.flush()
     settle_heap()  # as Kernel.run does once start-up is done
     before = writer.stats()
+    cpu_before = thread_cpu()
     t0 = time.perf_counter()
     while time.perf_counter() - t0 < seconds:
         feed.emit(universe)
     fed = time.perf_counter() - t0
     writer.flush()
     elapsed = time.perf_counter() - t0
+    cpu_after = thread_cpu()
     after = writer.stats()
     stored = after.written - before.written
     rate = stored / elapsed
@@ -163,7 +166,29 @@ def bench_ingest_with_engine(seconds: float = 10.0, universe: int = 1000) -> Non
         f"dropped {after.dropped - before.dropped:,} "
         f"(target >= {TARGET_INGEST:,}: {'ok' if rate >= TARGET_INGEST else 'MISSED'})"
     )
+    per_tick = {
+        name: (cpu_after[name] - cpu_before.get(name, 0.0)) / stored * 1e6 for name in cpu_after
+    }
+    print(
+        "  CPU per stored tick: "
+        + ", ".join(f"{name} {us:.2f} us" for name, us in sorted(per_tick.items()))
+        + f"; wall {elapsed / stored * 1e6:.2f} us"
+    )
     writer.close()
+
+
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds so far of the feed/engine thread, the tick writer and its insert thread."""
+    names = {"MainThread": "feed+engine", "tick-writer": "writer (encode)"}
+    seconds: dict[str, float] = {}
+    for thread in threading.enumerate():
+        label = names.get(thread.name)
+        if label is None and thread.name.startswith("tick-writer-insert"):
+            label = "insert (chDB)"
+        if label is not None and thread.ident is not None:
+            clock = time.pthread_getcpuclockid(thread.ident)
+            seconds[label] = seconds.get(label, 0.0) + time.clock_gettime(clock)
+    return seconds
 
 
 def main() -> None:
