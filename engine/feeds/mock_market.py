@@ -232,7 +232,8 @@ class MockMarket:
                 repeat(now_ns),
             )
         )
-        holes = ((bid_t <= 0) | (ask_t <= 0)).any(axis=1) & ~is_index
+        # Levels run away from the LTP, so a side that lacks any level lacks its last one.
+        holes = ((bid_t[:, -1] == 0) | (ask_t[:, -1] == 0)) & ~is_index
         for row in np.flatnonzero(holes).tolist():
             # An absent level (near a circuit) has no quantity and no orders. Rare: mend the
             # few ticks afterwards rather than copy every tick's pooled rows first.
@@ -281,7 +282,7 @@ class MockMarket:
         np.cumsum(gaps, axis=1, out=steps[:, 1:])
         bid_t = best_bid[:, None] - steps
         ask_t = best_ask[:, None] + steps
-        bid_t = np.where((bid_t >= lower_t[:, None]) & (bid_t > 0), bid_t, 0)
+        bid_t = np.where(bid_t >= np.maximum(lower_t, 1)[:, None], bid_t, 0)
         ask_t = np.where(ask_t <= upper_t[:, None], ask_t, 0)
         # Locked at a circuit: nobody sells at the upper limit, nobody buys at the lower.
         ask_t[ltp_t >= upper_t] = 0
