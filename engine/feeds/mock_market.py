@@ -203,9 +203,9 @@ class MockMarket:
         close_r = self._close_px[idx]
         high_r = np.round(high_t * ts, 2)
         low_r = np.round(low_t * ts, 2)
-        # The feed's hot spot. Positional construction from iterators, with no list or tuple
-        # per tick but the two depth price tuples (zip builds them straight from the columns);
-        # open, close and depth quantities are shared objects, so fewer to allocate and free.
+        # The feed's hot spot: positional construction from whole columns. The two depth price
+        # tuples are the only containers made per tick (so the only objects the GC tracks);
+        # depth quantities and order counts are shared rows of the pools.
         ticks = list(
             map(
                 Tick,
@@ -282,6 +282,7 @@ class MockMarket:
         np.cumsum(gaps, axis=1, out=steps[:, 1:])
         bid_t = best_bid[:, None] - steps
         ask_t = best_ask[:, None] + steps
+        # A bid needs a positive price too: an index's lower limit is 0.
         bid_t = np.where(bid_t >= np.maximum(lower_t, 1)[:, None], bid_t, 0)
         ask_t = np.where(ask_t <= upper_t[:, None], ask_t, 0)
         # Locked at a circuit: nobody sells at the upper limit, nobody buys at the lower.
