@@ -10,9 +10,12 @@ cumulative with an intraday U shape, and day OHLC follows the trades.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import repeat
 
 import numpy as np
+from msgspec.structs import replace
 
 from engine.model import DEPTH_LEVELS, Instrument, MarketDay, Tick
 from engine.quality.columns import ColumnarTicks, TickColumns
@@ -99,6 +102,9 @@ class MockMarket:
         self.buy_qty = rng.integers(50_000, 500_000, size=n).astype(np.int64)
         self.sell_qty = rng.integers(50_000, 500_000, size=n).astype(np.int64)
         self._build_depth_pools(np.random.default_rng(seed + 1))
+        # Open and previous close do not change in a session: their prices are made once.
+        self._open_px = np.round(self.open_t * self.tick_size, 2)
+        self._close_px = np.round(self.prev_close_t * self.tick_size, 2)
 
     def _build_depth_pools(self, rng: np.random.Generator) -> None:
         # Building five quantities and five order counts a side per tick is most of the feed's
@@ -111,8 +117,10 @@ class MockMarket:
         qty[self.is_index] = 0
         orders[self.is_index] = 0
 
-        def rows(array: np.ndarray, side: int) -> list[tuple[int, ...]]:
-            return [tuple(r) for r in array[:, :, side, :].reshape(-1, DEPTH_LEVELS).tolist()]
+        def rows(array: np.ndarray, side: int) -> np.ndarray:
+            # An object array of tuples: one numpy gather picks every tick's row.
+            values = array[:, :, side, :].reshape(-1, DEPTH_LEVELS).tolist()
+            return np.fromiter(map(tuple, values), dtype=object, count=len(values))
 
         self._bid_qty_pool = rows(qty, 0)
         self._ask_qty_pool = rows(qty, 1)
@@ -149,13 +157,15 @@ class MockMarket:
         regime = self.regime
         ts = self.tick_size[idx]
         price_t = self.price_t[idx]
+        lower_t = self.lower_t[idx]
+        upper_t = self.upper_t[idx]
         leverage = self.leverage if np.isscalar(self.leverage) else self.leverage[idx]
         ret = self.drift[idx] + regime.sigma * leverage * rng.standard_normal(k)
         if regime.jump_prob:
             jumps = rng.random(k) < regime.jump_prob
             ret = ret + jumps * regime.jump_sigma * rng.standard_normal(k)
         move = np.round(price_t * ret).astype(np.int64)
-        new_t = np.clip(price_t + move, self.lower_t[idx], self.upper_t[idx])
+        new_t = np.clip(price_t + move, lower_t, upper_t)
         self.price_t[idx] = new_t
         high_t = np.maximum(self.high_t[idx], new_t)
         low_t = np.minimum(self.low_t[idx], new_t)
@@ -165,7 +175,8 @@ class MockMarket:
         intensity = u_shape(minute_of_session)
         qty = np.maximum(1, rng.lognormal(0.0, 0.8, size=k) * self.mean_qty[idx] * intensity)
         qty = qty.astype(np.int64)
-        qty[self.is_index[idx]] = 0
+        is_index = self.is_index[idx]
+        qty[is_index] = 0
         volume = self.volume[idx] + qty
         self.volume[idx] = volume
         ltp = new_t * ts
@@ -177,64 +188,69 @@ class MockMarket:
         self.buy_qty[idx] = buy_qty
         self.sell_qty[idx] = sell_qty
 
-        bid_t, ask_t = self._depth_prices(idx, new_t)
+        bid_t, ask_t = self._depth_prices(new_t, lower_t, upper_t)
         tsc = ts[:, None]
         bid_px = np.round(bid_t * tsc, 2)
         ask_px = np.round(ask_t * tsc, 2)
-        is_index = self.is_index[idx]
         if is_index.any():
             bid_px[is_index] = 0.0
             ask_px[is_index] = 0.0
-        pick = (idx * DEPTH_POOL + rng.integers(0, DEPTH_POOL, size=k)).tolist()
-        bid_qty = [self._bid_qty_pool[i] for i in pick]
-        ask_qty = [self._ask_qty_pool[i] for i in pick]
-        bid_orders = [self._bid_orders_pool[i] for i in pick]
-        ask_orders = [self._ask_orders_pool[i] for i in pick]
-        holes = ((bid_t <= 0) | (ask_t <= 0)).any(axis=1) & ~is_index
-        for row in np.flatnonzero(holes).tolist():
-            # An absent level (near a circuit) has no quantity and no orders.
-            bids, asks = (bid_t[row] > 0).tolist(), (ask_t[row] > 0).tolist()
-            bid_qty[row] = _masked(bid_qty[row], bids)
-            bid_orders[row] = _masked(bid_orders[row], bids)
-            ask_qty[row] = _masked(ask_qty[row], asks)
-            ask_orders[row] = _masked(ask_orders[row], asks)
+        pick = idx * DEPTH_POOL + rng.integers(0, DEPTH_POOL, size=k)
 
+        token = self.token_array[idx]
         ltp_r = np.round(ltp, 2)
-        open_r = np.round(self.open_t[idx] * ts, 2)
+        open_r = self._open_px[idx]
+        close_r = self._close_px[idx]
         high_r = np.round(high_t * ts, 2)
         low_r = np.round(low_t * ts, 2)
-        close_r = np.round(self.prev_close_t[idx] * ts, 2)
-        tokens = self.tokens
-        n_ts = [now_ns] * k
-        # Positional construction and bulk tuple conversion: this loop is the feed's hot spot.
-        ticks = map(
-            Tick,
-            [tokens[i] for i in idx.tolist()],
-            ltp_r.tolist(),
-            qty.tolist(),
-            np.round(avg, 2).tolist(),
-            volume.tolist(),
-            buy_qty.tolist(),
-            sell_qty.tolist(),
-            open_r.tolist(),
-            high_r.tolist(),
-            low_r.tolist(),
-            close_r.tolist(),
-            n_ts,
-            n_ts,
-            map(tuple, bid_px.tolist()),
-            bid_qty,
-            bid_orders,
-            map(tuple, ask_px.tolist()),
-            ask_qty,
-            ask_orders,
-            [0] * k,
-            n_ts,
+        # The feed's hot spot: positional construction from whole columns. The two depth price
+        # tuples are the only containers made per tick (so the only objects the GC tracks);
+        # depth quantities and order counts are shared rows of the pools.
+        ticks = list(
+            map(
+                Tick,
+                token.tolist(),
+                ltp_r.tolist(),
+                qty.tolist(),
+                np.round(avg, 2).tolist(),
+                volume.tolist(),
+                buy_qty.tolist(),
+                sell_qty.tolist(),
+                open_r.tolist(),
+                high_r.tolist(),
+                low_r.tolist(),
+                close_r.tolist(),
+                repeat(now_ns),
+                repeat(now_ns),
+                _row_tuples(bid_px),
+                self._bid_qty_pool[pick].tolist(),
+                self._bid_orders_pool[pick].tolist(),
+                _row_tuples(ask_px),
+                self._ask_qty_pool[pick].tolist(),
+                self._ask_orders_pool[pick].tolist(),
+                repeat(0),
+                repeat(now_ns),
+            )
         )
+        # Levels run away from the LTP, so a side that lacks any level lacks its last one.
+        holes = ((bid_t[:, -1] == 0) | (ask_t[:, -1] == 0)) & ~is_index
+        for row in np.flatnonzero(holes).tolist():
+            # An absent level (near a circuit) has no quantity and no orders. Rare: mend the
+            # few ticks afterwards rather than copy every tick's pooled rows first.
+            tick = ticks[row]
+            bids, asks = (bid_t[row] > 0).tolist(), (ask_t[row] > 0).tolist()
+            ticks[row] = replace(
+                tick,
+                bid_qty=_masked(tick.bid_qty, bids),
+                bid_orders=_masked(tick.bid_orders, bids),
+                ask_qty=_masked(tick.ask_qty, asks),
+                ask_orders=_masked(tick.ask_orders, asks),
+            )
+
         at = np.full(k, now_ns, dtype=np.int64)
         # The same arrays the ticks were made of, for the quality monitor's vector screen.
         columns = TickColumns(
-            token=self.token_array[idx],
+            token=token,
             ltp=ltp_r,
             last_qty=qty,
             volume=volume,
@@ -249,30 +265,38 @@ class MockMarket:
             ask_px=ask_px,
             depth_ok=True,
         )
-        return ColumnarTicks(list(ticks), columns)
+        return ColumnarTicks(ticks, columns)
 
-    def _depth_prices(self, idx: np.ndarray, ltp_t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _depth_prices(
+        self, ltp_t: np.ndarray, lower_t: np.ndarray, upper_t: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Five bid and five ask prices in ticks around the LTP; 0 marks an absent level."""
         rng = self.rng
-        k = len(idx)
-        spread = 1 + rng.geometric(0.6, size=k) - 1
+        k = len(ltp_t)
+        spread = rng.geometric(0.6, size=k)
         bid_offset = rng.integers(0, spread + 1)
         best_bid = ltp_t - bid_offset
         best_ask = best_bid + spread
         gaps = rng.integers(1, 4, size=(k, DEPTH_LEVELS - 1))
-        steps = np.concatenate([np.zeros((k, 1), dtype=np.int64), np.cumsum(gaps, axis=1)], axis=1)
+        steps = np.zeros((k, DEPTH_LEVELS), dtype=np.int64)
+        np.cumsum(gaps, axis=1, out=steps[:, 1:])
         bid_t = best_bid[:, None] - steps
         ask_t = best_ask[:, None] + steps
-        lower = self.lower_t[idx][:, None]
-        upper = self.upper_t[idx][:, None]
-        bid_t = np.where((bid_t >= lower) & (bid_t > 0), bid_t, 0)
-        ask_t = np.where(ask_t <= upper, ask_t, 0)
+        # A bid needs a positive price too: an index's lower limit is 0.
+        bid_t = np.where(bid_t >= np.maximum(lower_t, 1)[:, None], bid_t, 0)
+        ask_t = np.where(ask_t <= upper_t[:, None], ask_t, 0)
         # Locked at a circuit: nobody sells at the upper limit, nobody buys at the lower.
-        at_upper = ltp_t >= self.upper_t[idx]
-        at_lower = ltp_t <= self.lower_t[idx]
-        ask_t[at_upper] = 0
-        bid_t[at_lower] = 0
+        ask_t[ltp_t >= upper_t] = 0
+        bid_t[ltp_t <= lower_t] = 0
         return bid_t, ask_t
+
+
+def _row_tuples(array: np.ndarray) -> Iterator[tuple[float, ...]]:
+    """Each row of a 2-D array as a tuple of Python floats, without a list per row."""
+    # One flat list, grouped by zipping one iterator with itself: a row's floats are made
+    # next to each other, which makes the ticks cheaper to free than column by column.
+    values = iter(array.ravel().tolist())
+    return zip(*[values] * array.shape[1], strict=True)
 
 
 def _masked(values: tuple[int, ...], present: list[bool]) -> tuple[int, ...]:
