@@ -384,6 +384,15 @@ async def test_ticks_without_full_depth_round_trip(store: TickStore) -> None:
     assert got == sorted(odd, key=lambda t: (t.exchange_ts_ns, t.instrument_token))
 
 
+async def test_a_batch_encoded_as_several_native_blocks_round_trips(store: TickStore) -> None:
+    ticks = make_ticks(per_day=5)  # 30 ticks: blocks of 7, the last one short
+    client = store.client()
+    for batch in (ticks, []):
+        client.raw_insert("ticks", COLUMN_NAMES, encode_ticks(batch, block_rows=7), fmt="Native")
+    got = [t async for chunk in store.queries().ticks(None, 0, 2**62) for t in chunk]
+    assert got == sorted(ticks, key=lambda t: (t.exchange_ts_ns, t.instrument_token))
+
+
 async def test_queries_on_an_empty_store(store: TickStore) -> None:
     queries = store.queries()
     assert await queries.available_range() is None
