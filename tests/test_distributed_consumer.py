@@ -139,6 +139,48 @@ async def test_a_fetch_whose_deadline_runs_out_is_an_empty_pull_not_an_error(
         await consumer.close()
 
 
+async def test_a_cancellation_the_fetch_swallows_still_stops_the_consumer(
+    nats_settings: NatsSettings, connection: NatsConnection
+) -> None:
+    consumer = SupervisedPullConsumer(
+        connection,
+        nats_settings,
+        LiveClock(),
+        stream=stream_name(nats_settings, "audit"),
+        durable="stubborn",
+        subject=f"{nats_settings.subject_prefix}.audit.>",
+        handler=lambda msgs: asyncio.sleep(0),
+        fetch_timeout_s=0.05,
+    )
+    task = asyncio.create_task(consumer.run())
+    try:
+        await eventually(lambda: consumer.subscribed)
+        fetching = asyncio.Event()
+        swallowed: list[bool] = []
+
+        async def swallowing_fetch(batch: int, timeout: float) -> list[Msg]:
+            fetching.set()
+            try:
+                await asyncio.sleep(timeout)
+            except asyncio.CancelledError:
+                if swallowed:  # only once: a broken consumer fails this test, not hangs it
+                    raise
+                # Python 3.11's wait_for, when its inner future is done at the same moment.
+                swallowed.append(True)
+            return []
+
+        assert consumer._sub is not None
+        consumer._sub.fetch = swallowing_fetch  # type: ignore[method-assign]
+        await fetching.wait()
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=5)
+        assert swallowed and task in done and task.cancelled()
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await consumer.close()
+
+
 def test_seen_ids_forget_the_oldest_beyond_capacity() -> None:
     seen = SeenIds(capacity=2)
     assert seen.add("a") and seen.add("b")

@@ -109,7 +109,12 @@ class SupervisedPullConsumer:
     async def run(self) -> None:
         """Fetch and handle until cancelled; errors back off and retry, never end the loop."""
         failures = 0
+        this = asyncio.current_task()
         while True:
+            if this is not None and this.cancelling():
+                # Python 3.11's wait_for (inside nats-py's fetch) returns the result and drops
+                # the cancellation when both land at once: honour the request here instead.
+                raise asyncio.CancelledError
             try:
                 await self.connection.wait_connected()
                 if self._sub is None:
