@@ -118,6 +118,39 @@ def test_columnar_batches_match_tick_by_tick(scenario: str, seed: int) -> None:
     assert sum(v > 0 for v in columnar.counters().values()) >= 12, columnar.counters()
 
 
+def test_prices_at_the_edge_of_the_tick_grid_are_judged_alike() -> None:
+    # Steps off the grid: inside and outside the 1e-6 tolerance, and exactly half a tick.
+    offsets = (0.0, 3e-7, -3e-7, 2e-6, -2e-6, 5e-4, 0.5)
+    clock_a, clock_b = TestClock(), TestClock()
+    market = _market("calm", 4)
+    scalar, columnar = _monitor(market, clock_a), _monitor(market, clock_b)
+    idx = np.arange(UNIVERSE)
+    for step in range(6):
+        clock_a.advance(0.25)
+        clock_b.advance(0.25)
+        batch = market.step(idx, clock_a.now_ns(), 30.0 + step / 240)
+        if step == 5:
+            sizes = {i.instrument_token: i.tick_size for i in market.instruments}
+            edged = []
+            for n, tick in enumerate(batch):
+                size = sizes[tick.instrument_token]
+                if size <= 0:  # an index has no grid
+                    edged.append(tick)
+                    continue
+                ltp = (round(tick.ltp / size) + offsets[n % len(offsets)]) * size
+                edged.append(
+                    msgspec.structs.replace(
+                        tick, ltp=ltp, high=max(tick.high, ltp), low=min(tick.low, ltp)
+                    )
+                )
+            batch = edged
+        kept_a = scalar.filter(list(batch))
+        kept_b = columnar.filter(ColumnarTicks.from_ticks(batch))
+        assert list(kept_b) == list(kept_a)
+    assert _report(columnar) == _report(scalar)
+    assert scalar.counters()["off_tick_grid"] > 0
+
+
 @pytest.mark.parametrize("seed", [11, 12, 13])
 def test_lazy_state_matches_when_paths_interleave(seed: int) -> None:
     """Columnar batches mixed with direct ``check`` calls, reports, sweeps and a new day.

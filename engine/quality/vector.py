@@ -204,7 +204,9 @@ class VectorScreen:
         # off_tick_grid
         size = self.tick_size[slot]
         with np.errstate(all="ignore"):
-            off = np.abs(np.mod(price / size + 0.5, 1.0) - 0.5) >= 1e-6
+            # on_tick_grid's own formula: np.rint rounds half to even like round().
+            steps = price / size
+            off = np.abs(steps - np.rint(steps)) >= 1e-6
         ok &= ~((size > 0.0) & off)
         # missing_fields (depth shape), crossed_book, wide_spread, depth_unsorted
         if not c.depth_ok:
