@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from nats.aio.msg import Msg
@@ -42,6 +43,35 @@ async def silence(consumer: SupervisedPullConsumer, connection: NatsConnection) 
     await nc.flush()
 
 
+@contextlib.asynccontextmanager
+async def running_consumer(
+    connection: NatsConnection,
+    settings: NatsSettings,
+    durable: str,
+    fetch_timeout_s: float,
+    handler: Callable[[list[Msg]], Awaitable[None]] | None = None,
+) -> AsyncIterator[tuple[SupervisedPullConsumer, asyncio.Task[None]]]:
+    """A consumer of the audit stream, running and subscribed; cancelled and closed after."""
+    consumer = SupervisedPullConsumer(
+        connection,
+        settings,
+        LiveClock(),
+        stream=stream_name(settings, "audit"),
+        durable=durable,
+        subject=f"{settings.subject_prefix}.audit.>",
+        handler=handler or (lambda msgs: asyncio.sleep(0)),
+        fetch_timeout_s=fetch_timeout_s,
+    )
+    task = asyncio.create_task(consumer.run())
+    try:
+        await eventually(lambda: consumer.subscribed)
+        yield consumer, task
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await consumer.close()
+
+
 async def test_silent_pull_consumer_is_detected_and_resubscribed(
     nats_settings: NatsSettings, connection: NatsConnection
 ) -> None:
@@ -51,22 +81,10 @@ async def test_silent_pull_consumer_is_detected_and_resubscribed(
     async def handle(msgs: list[Msg]) -> None:
         got.extend(msg.data for msg in msgs)
 
-    consumer = SupervisedPullConsumer(
-        connection,
-        settings,
-        LiveClock(),
-        stream=stream_name(settings, "audit"),
-        durable="watched",
-        subject=f"{settings.subject_prefix}.audit.>",
-        handler=handle,
-        fetch_timeout_s=0.2,
-    )
-    task = asyncio.create_task(consumer.run())
     js = connection.js
     assert js is not None
     subject = f"{settings.subject_prefix}.audit.test"
-    try:
-        await eventually(lambda: consumer.subscribed)
+    async with running_consumer(connection, settings, "watched", 0.2, handle) as (consumer, _):
         for n in range(3):
             await js.publish(subject, b"before %d" % n)
         await eventually(lambda: len(got) == 3)
@@ -77,39 +95,19 @@ async def test_silent_pull_consumer_is_detected_and_resubscribed(
         await eventually(lambda: len(got) >= 8)
         assert got[:3] == [b"before 0", b"before 1", b"before 2"]
         assert set(got[3:]) == {b"after %d" % n for n in range(5)}
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        await consumer.close()
 
 
 async def test_a_quiet_stream_is_not_mistaken_for_a_silent_consumer(
     nats_settings: NatsSettings, connection: NatsConnection
 ) -> None:
     settings = nats_settings.model_copy(update={"consumer_stall_s": 0.2})
-    consumer = SupervisedPullConsumer(
-        connection,
-        settings,
-        LiveClock(),
-        stream=stream_name(settings, "audit"),
-        durable="quiet",
-        subject=f"{settings.subject_prefix}.audit.>",
-        handler=lambda msgs: asyncio.sleep(0),
-        fetch_timeout_s=0.1,
-    )
-    task = asyncio.create_task(consumer.run())
-    try:
-        await eventually(lambda: consumer.subscribed)
+    async with running_consumer(connection, settings, "quiet", 0.1) as (consumer, _):
         checks = 0
         while checks < 3:  # three stall checks, each past the stall age, with nothing pending
             await asyncio.sleep(settings.consumer_stall_s)
             assert not await consumer.check_stall()
             checks += 1
         assert consumer.recreated == 0
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        await consumer.close()
 
 
 async def test_a_fetch_whose_deadline_runs_out_is_an_empty_pull_not_an_error(
@@ -117,44 +115,16 @@ async def test_a_fetch_whose_deadline_runs_out_is_an_empty_pull_not_an_error(
 ) -> None:
     # nats-py raises asyncio's own TimeoutError (not nats.errors.TimeoutError) when the
     # fetch's deadline is spent before its second pull request, as on a loaded machine.
-    consumer = SupervisedPullConsumer(
-        connection,
-        nats_settings,
-        LiveClock(),
-        stream=stream_name(nats_settings, "audit"),
-        durable="hurried",
-        subject=f"{nats_settings.subject_prefix}.audit.>",
-        handler=lambda msgs: asyncio.sleep(0),
-        fetch_timeout_s=1e-9,
-    )
-    task = asyncio.create_task(consumer.run())
-    try:
-        await eventually(lambda: consumer.subscribed)
+    async with running_consumer(connection, nats_settings, "hurried", 1e-9) as (consumer, _):
         await asyncio.sleep(0.3)
         assert consumer.errors == 0
         assert consumer.subscribed
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        await consumer.close()
 
 
 async def test_a_cancellation_the_fetch_swallows_still_stops_the_consumer(
     nats_settings: NatsSettings, connection: NatsConnection
 ) -> None:
-    consumer = SupervisedPullConsumer(
-        connection,
-        nats_settings,
-        LiveClock(),
-        stream=stream_name(nats_settings, "audit"),
-        durable="stubborn",
-        subject=f"{nats_settings.subject_prefix}.audit.>",
-        handler=lambda msgs: asyncio.sleep(0),
-        fetch_timeout_s=0.05,
-    )
-    task = asyncio.create_task(consumer.run())
-    try:
-        await eventually(lambda: consumer.subscribed)
+    async with running_consumer(connection, nats_settings, "stubborn", 0.05) as (consumer, task):
         fetching = asyncio.Event()
         swallowed: list[bool] = []
 
@@ -175,10 +145,6 @@ async def test_a_cancellation_the_fetch_swallows_still_stops_the_consumer(
         task.cancel()
         done, _ = await asyncio.wait({task}, timeout=5)
         assert swallowed and task in done and task.cancelled()
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        await consumer.close()
 
 
 def test_seen_ids_forget_the_oldest_beyond_capacity() -> None:
