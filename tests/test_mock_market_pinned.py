@@ -18,7 +18,9 @@ from engine.feeds.universe import build_universe
 from engine.quality.columns import TickColumns
 
 # Computed with the code of commit 32ac8d5 (before step_columns was made cheaper) by
-# running fingerprint() below; regenerate only for an intended change of the market.
+# running fingerprint() below; regenerate only for an intended change of the market. NumPy
+# does not promise Generator streams across releases (NEP 19): if an upgrade alone breaks
+# this, check that the old code gives the new hashes too before taking them.
 PINNED = {
     "calm": "f230ed0ae0fbb390ca5d5f409a70cce91a70e6f6371ab97becb9491c6c05b2db",
     "trending": "62b70dbc88fef18aea5e6f4269af961f0c49a181585d5a51046e01a441bb5096",
