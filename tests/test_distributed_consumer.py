@@ -147,6 +147,42 @@ async def test_a_cancellation_the_fetch_swallows_still_stops_the_consumer(
         assert swallowed and task in done and task.cancelled()
 
 
+async def test_messages_lost_in_flight_are_sent_again_after_later_ones_are_acked(
+    nats_settings: NatsSettings, connection: NatsConnection
+) -> None:
+    # After a server restart, messages can reach a pull subscription that is then dropped
+    # (re-subscribing a silent consumer). Acking later messages must not settle those.
+    settings = nats_settings.model_copy(update={"consumer_stall_s": 0.2})  # ack wait 1 s
+    js = connection.js
+    assert js is not None
+    subject = f"{settings.subject_prefix}.audit.test"
+    for n in range(10):
+        await js.publish(subject, b"%d" % n)
+    probe = SupervisedPullConsumer(
+        connection,
+        settings,
+        LiveClock(),
+        stream=stream_name(settings, "audit"),
+        durable="lossy",
+        subject=f"{settings.subject_prefix}.audit.>",
+        handler=lambda msgs: asyncio.sleep(0),
+    )
+    doomed = await js.pull_subscribe(
+        probe.subject, durable="lossy", stream=probe.stream, config=probe.config()
+    )
+    lost = await doomed.fetch(3, timeout=2)
+    await doomed.unsubscribe()
+    assert [m.data for m in lost] == [b"0", b"1", b"2"]
+
+    got: list[bytes] = []
+
+    async def handle(msgs: list[Msg]) -> None:
+        got.extend(m.data for m in msgs)
+
+    async with running_consumer(connection, settings, "lossy", 0.2, handle):
+        await eventually(lambda: {b"%d" % n for n in range(10)} <= set(got), timeout=10)
+
+
 def test_seen_ids_forget_the_oldest_beyond_capacity() -> None:
     seen = SeenIds(capacity=2)
     assert seen.add("a") and seen.add("b")

@@ -49,8 +49,8 @@ class SeenIds:
 class SupervisedPullConsumer:
     """Fetches from one durable consumer forever, handing batches to ``handler``.
 
-    ``ack`` selects explicit acknowledgement (the last message of each handled batch
-    acknowledges the whole batch); without it the server forgets a message once sent,
+    ``ack`` selects explicit acknowledgement (each message of a handled batch is acked, so
+    one lost in flight is sent again); without it the server forgets a message once sent,
     which suits ticks.
     """
 
@@ -100,7 +100,9 @@ class SupervisedPullConsumer:
         return ConsumerConfig(
             durable_name=self.durable,
             deliver_policy=self.deliver,
-            ack_policy=AckPolicy.ALL if self.ack else AckPolicy.NONE,
+            # Explicit, not "all": after a restart messages can reach a subscription that is
+            # then dropped; acking a later message must not settle those (it would lose them).
+            ack_policy=AckPolicy.EXPLICIT if self.ack else AckPolicy.NONE,
             ack_wait=max(1.0, self.settings.consumer_stall_s * 2),
             filter_subject=self.subject,
             max_ack_pending=-1 if not self.ack else 20_000,
@@ -154,7 +156,8 @@ class SupervisedPullConsumer:
         self.received += len(msgs)
         await self.handler(msgs)
         if self.ack:
-            await msgs[-1].ack()
+            for msg in msgs:
+                await msg.ack()
 
     async def check_stall(self) -> bool:
         """Re-create the subscription if messages wait on the server but none arrive."""
