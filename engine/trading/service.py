@@ -395,25 +395,16 @@ class TradingService(OrderCommands, Component):
         return {token: abs(net) * ltps[token] for token, net in nets.items()}
 
     def pnl_marks(self) -> tuple[float, float]:
-        """Day P&L after charges and gross exposure, in one pass over the positions.
+        """Day P&L after charges and gross exposure, for the P&L monitors.
 
-        The same values as ``funds().net_pnl`` and the sum of ``instrument_exposures()``
-        (same sums, same order) without the open orders' margin or a view per position:
-        the P&L monitors read them after every marked tick batch.
+        The same values as ``funds().net_pnl`` (same sums, same order) and the sum of
+        :meth:`instrument_exposures`, without valuing the open orders' margin as ``funds()``
+        does: the monitors read them after every marked tick batch.
         """
-        realized = unrealized = charges = 0.0
-        nets: dict[int, int] = {}
-        ltps: dict[int, float] = {}
-        for p in self.portfolio.positions.values():
-            realized += p.realized_pnl
-            charges += p.charges
-            net, ltp, token = p.net_quantity, p.ltp, p.instrument_token
-            if ltp is not None and net:
-                unrealized += (ltp - p.average_price) * net
-            nets[token] = nets.get(token, 0) + net
-            ltps[token] = ltp if ltp is not None else 0.0
-        gross = sum([abs(net) * ltps[token] for token, net in nets.items()])
-        return realized + unrealized - charges, gross
+        portfolio = self.portfolio
+        unrealized = sum([p.unrealized_pnl for p in portfolio.positions.values()], 0.0)
+        net_pnl = portfolio.realized() + unrealized - portfolio.charges()
+        return net_pnl, sum(self.instrument_exposures().values())
 
     def funds(self) -> FundsView:
         """Capital, margin used, available and P&L."""
