@@ -444,6 +444,8 @@ def test_order_book_invariants_hold_for_any_event_sequence(specs, steps) -> None
         assert 0 <= after.filled_quantity <= after.quantity
         if after.status is S.COMPLETE:
             assert after.filled_quantity == after.quantity
+        # The working orders kept as events apply are a scan of the book, in creation order.
+        assert book.working() == [o for o in book if o.group is not StatusGroup.CLOSED]
     for f in flows:
         o = f.order
         fills = [x for x in book.fills if x.client_order_id == f.coid]

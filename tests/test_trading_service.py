@@ -220,7 +220,7 @@ async def test_a_server_ledger_that_is_behind_is_refused_in_one_line(
 async def test_exposures_and_charges_from_positions_match_the_position_views(desk: Desk) -> None:
     # The P&L monitors read exposures straight from the positions and charges from a
     # running total; both must equal what the views and a fresh sum give.
-    from engine.risk.checks.exposure import instrument_exposures
+    from engine.risk.checks.exposure import instrument_exposures, position_marks
 
     s = desk.service
     assert (await s.submit(order_cmd(quantity=10))).ok
@@ -232,6 +232,7 @@ async def test_exposures_and_charges_from_positions_match_the_position_views(des
         nets[view.instrument_token] = nets.get(view.instrument_token, 0) + view.net_quantity
         ltps[view.instrument_token] = view.ltp
     assert instrument_exposures(s) == {t: abs(n) * ltps[t] for t, n in nets.items()}
+    assert position_marks(s) == [(v.instrument_token, v.net_quantity, v.ltp) for v in s.positions()]
     # ...and the monitors' one-pass sums equal the account's and the exposures' own.
     assert len(s.portfolio.positions) == 2
     assert s.pnl_marks() == (s.funds().net_pnl, sum(instrument_exposures(s).values()))

@@ -21,6 +21,8 @@ class OrderBook:
 
     def __init__(self) -> None:
         self._orders: dict[str, Order] = {}
+        self._working: dict[str, Order] = {}
+        """The orders not CLOSED, in creation order: risk checks ask for them on every order."""
         self._by_broker_id: dict[str, str] = {}
         self._applied: set[str] = set()
         self._trades: set[tuple[str, str]] = set()
@@ -57,6 +59,7 @@ class OrderBook:
         else:
             new = apply(current, event)
         self._orders[new.client_order_id] = new
+        self._track_working(new)
         if new.broker_order_id is not None:
             self._by_broker_id[new.broker_order_id] = new.client_order_id
         self._applied.add(event.event_id)
@@ -65,6 +68,14 @@ class OrderBook:
             self._fills.append(event.fill)
         self._log.append(event)
         return new
+
+    def _track_working(self, after: Order) -> None:
+        # Closed is terminal (a late fill leaves a cancelled order cancelled), so an order
+        # enters once, when initialized, and keeps its place: creation order.
+        if after.group is StatusGroup.CLOSED:
+            self._working.pop(after.client_order_id, None)
+        else:
+            self._working[after.client_order_id] = after
 
     def get(self, client_order_id: str) -> Order | None:
         """The order with this client id, if known."""
@@ -108,11 +119,15 @@ class OrderBook:
         ]
 
     def working(self, *, user: str | None = None, strategy_id: str | None = None) -> list[Order]:
-        """Orders not yet closed (local, in flight or open): what a cancel-all targets."""
+        """Orders not yet closed (local, in flight or open): what a cancel-all targets.
+
+        In creation order, like :meth:`orders`; kept as orders change, so the cost is the
+        number of working orders, not of every order of the day."""
         return [
             o
-            for o in self.orders(user=user, strategy_id=strategy_id)
-            if o.group is not StatusGroup.CLOSED
+            for o in self._working.values()
+            if (user is None or o.user == user)
+            and (strategy_id is None or o.strategy_id == strategy_id)
         ]
 
     @property

@@ -394,6 +394,14 @@ class TradingService(OrderCommands, Component):
             ltps[token] = p.ltp if p.ltp is not None else 0.0
         return {token: abs(net) * ltps[token] for token, net in nets.items()}
 
+    def position_marks(self) -> list[tuple[int, int, float]]:
+        """``risk.checks.position_marks`` of this context without building position views
+        (a view's LTP is 0 until the instrument ticked)."""
+        return [
+            (p.instrument_token, p.net_quantity, p.ltp if p.ltp is not None else 0.0)
+            for p in self.portfolio.positions.values()
+        ]
+
     def pnl_marks(self) -> tuple[float, float]:
         """Day P&L after charges and gross exposure, for the P&L monitors.
 
