@@ -112,3 +112,19 @@ def test_the_same_fill_twice_changes_nothing_and_replay_rebuilds(trades) -> None
     replayed.apply_fills(fills + fills[: len(fills) // 2])
     for other in (twice, replayed):
         assert other.views({}) == once.views({})
+
+
+@settings(max_examples=100, deadline=None)
+@given(trades, st.lists(st.sampled_from(list(Product)), min_size=1, max_size=3))
+def test_realized_and_charges_asked_between_fills_are_fresh_sums(trades, products) -> None:  # type: ignore[no-untyped-def]
+    # The portfolio keeps its totals until a fill or a new day: asking after each fill
+    # must still give the sum over positions as they are now.
+    p = Portfolio(TODAY)
+    for n, (side, qty, price) in enumerate(trades):
+        p.apply_fill(fill(n, side, qty, price, products[n % len(products)]))
+        p.apply_fill(fill(n, side, qty, price, products[n % len(products)]))  # a repeat
+        assert p.realized() == sum(x.realized_pnl for x in p.positions.values())
+        assert p.charges() == sum(x.charges for x in p.positions.values())
+        if n % 3 == 2:
+            p.roll_day(date.fromordinal(TODAY.toordinal() + n))
+            assert p.realized() == sum(x.realized_pnl for x in p.positions.values())

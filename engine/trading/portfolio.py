@@ -29,6 +29,8 @@ class Portfolio:
         self.positions: dict[PositionKey, Position] = {}
         self.by_token: dict[int, list[Position]] = {}
         self._seen: set[tuple[str, str]] = set()
+        self._sums: tuple[float, float] | None = None
+        """Realized P&L and charges of every position; only a fill or a new day changes them."""
         self._today = today
         self._day_start_ns = ist_midnight_ns(today)
 
@@ -59,6 +61,7 @@ class Portfolio:
             if marks[0].ltp is not None:
                 position.ltp = marks[0].ltp
         position.apply(fill, ns_to_ist(fill.ts_ns).date(), fill.ts_ns >= self._day_start_ns)
+        self._sums = None
         return position
 
     def apply_fills(self, fills: Iterable[Fill]) -> None:
@@ -83,6 +86,7 @@ class Portfolio:
         self._day_start_ns = ist_midnight_ns(today)
         for position in self.positions.values():
             position.roll_day()
+        self._sums = None
         return True
 
     def net_quantity(self, token: int, product: str | None = None) -> int:
@@ -99,11 +103,21 @@ class Portfolio:
 
     def realized(self) -> float:
         """Realized P&L of every position."""
-        return sum(p.realized_pnl for p in self.positions.values())
+        return self._totals()[0]
 
     def charges(self) -> float:
         """Charges of every fill."""
-        return sum(p.charges for p in self.positions.values())
+        return self._totals()[1]
+
+    def _totals(self) -> tuple[float, float]:
+        # The P&L monitors ask on every marked tick batch; positions change only by fills.
+        if self._sums is None:
+            positions = self.positions.values()
+            self._sums = (
+                sum(p.realized_pnl for p in positions),
+                sum(p.charges for p in positions),
+            )
+        return self._sums
 
 
 def view_of(p: Position, day: MarketDay | None) -> PositionView:

@@ -385,14 +385,16 @@ class TradingService(OrderCommands, Component):
 
     def instrument_exposures(self) -> dict[int, float]:
         """``risk.checks.instrument_exposures`` of this context without building position views:
-        the same sums in the same order (a view's LTP is 0 until the instrument ticked)."""
-        nets: dict[int, int] = {}
-        ltps: dict[int, float] = {}
-        for p in self.portfolio.positions.values():
-            token = p.instrument_token
-            nets[token] = nets.get(token, 0) + p.net_quantity
-            ltps[token] = p.ltp if p.ltp is not None else 0.0
-        return {token: abs(net) * ltps[token] for token, net in nets.items()}
+        the same sums in the same order (a view's LTP is 0 until the instrument ticked).
+
+        ``by_token`` holds each instrument's positions in the order they opened, and the
+        instruments in the order their first position did, as the views list them."""
+        exposures: dict[int, float] = {}
+        for token, held in self.portfolio.by_token.items():
+            last = held[-1]
+            net = last.net_quantity if len(held) == 1 else sum([p.net_quantity for p in held])
+            exposures[token] = abs(net) * (last.ltp if last.ltp is not None else 0.0)
+        return exposures
 
     def position_marks(self) -> list[tuple[int, int, float]]:
         """``risk.checks.position_marks`` of this context without building position views
@@ -410,7 +412,9 @@ class TradingService(OrderCommands, Component):
         does: the monitors read them after every marked tick batch.
         """
         portfolio = self.portfolio
-        unrealized = sum([p.unrealized_pnl for p in portfolio.positions.values()], 0.0)
+        unrealized = 0.0
+        for p in portfolio.positions.values():
+            unrealized += p.unrealized_pnl  # as funds() adds them (sum() rounds otherwise on 3.12+)
         net_pnl = portfolio.realized() + unrealized - portfolio.charges()
         return net_pnl, sum(self.instrument_exposures().values())
 
