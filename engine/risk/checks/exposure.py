@@ -20,6 +20,18 @@ from engine.risk.settings import (
 from engine.trading.context import TradingContext
 
 
+def position_marks(ctx: TradingContext) -> list[tuple[int, int, float]]:
+    """``(instrument_token, net_quantity, ltp)`` of every position, as its view shows them.
+
+    The trading service answers without building a view of every position: a view costs
+    about 2 µs, and the gross exposure check runs on every order.
+    """
+    own = getattr(ctx, "position_marks", None)
+    if own is not None:
+        return own()
+    return [(p.instrument_token, p.net_quantity, p.ltp) for p in ctx.positions()]
+
+
 def instrument_exposures(ctx: TradingContext) -> dict[int, float]:
     """Absolute position value per instrument at LTP (strategies and products netted).
 
@@ -32,23 +44,10 @@ def instrument_exposures(ctx: TradingContext) -> dict[int, float]:
         return own()
     nets: dict[int, int] = {}
     ltps: dict[int, float] = {}
-    for position in ctx.positions():
-        token = position.instrument_token
-        nets[token] = nets.get(token, 0) + position.net_quantity
-        ltps[token] = position.ltp
+    for token, net_quantity, ltp in position_marks(ctx):
+        nets[token] = nets.get(token, 0) + net_quantity
+        ltps[token] = ltp
     return {token: abs(net) * ltps[token] for token, net in nets.items()}
-
-
-def position_marks(ctx: TradingContext) -> list[tuple[int, int, float]]:
-    """``(instrument_token, net_quantity, ltp)`` of every position, as its view shows them.
-
-    The trading service answers without building a view of every position: a view costs
-    about 2 µs, and the gross exposure check runs on every order.
-    """
-    own = getattr(ctx, "position_marks", None)
-    if own is not None:
-        return own()
-    return [(p.instrument_token, p.net_quantity, p.ltp) for p in ctx.positions()]
 
 
 class DailyLossCheck(RiskCheck):
