@@ -6,7 +6,10 @@ one day x 50 instruments in < 100 ms. Prints numbers; asserts nothing.
 Ingest is measured twice: the writer alone on pre-built ticks, and inside a running
 engine (mock feed at full speed through the whole tick path, the writer's enqueue one
 of its stages, in a child process: chDB hosts one data directory per process), where
-the writer's thread competes with the engine for the GIL and the cores.
+the writer's thread competes with the engine for the GIL and the cores. The mock feed's
+batches carry every field as arrays, which the writer encodes without reading a tick;
+ticks from a per-tick producer (the Kite websocket, the NATS feed) take the writer-alone
+path, which reads each tick's fields.
 
     python bench/bench_tickstore.py [ticks]        (default 1,000,000)
 """

@@ -207,6 +207,8 @@ def test_mock_market_columns_are_its_ticks() -> None:
     batch = market.step_columns(np.arange(UNIVERSE), 10 * NS_PER_SECOND, 60.0)
     again = ColumnarTicks.from_ticks(list(batch))
     for field in again.columns.__slots__:
+        if field == "every_field":
+            continue
         mine = getattr(batch.columns, field)
         theirs = getattr(again.columns, field)
         assert np.array_equal(mine, theirs), field

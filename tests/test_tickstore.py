@@ -14,11 +14,15 @@ from itertools import pairwise
 from pathlib import Path
 
 import msgspec
+import numpy as np
 import pytest
 from clickhouse_connect.driver.exceptions import OperationalError, ProgrammingError
 
 from engine.clock import IST, NS_PER_SECOND, TestClock
+from engine.feeds.mock_market import MockMarket
+from engine.feeds.universe import build_universe
 from engine.model import Tick
+from engine.quality.columns import ColumnarTicks
 from engine.storage import (
     Bar,
     DayStats,
@@ -32,7 +36,7 @@ from engine.storage import (
 )
 from engine.storage.component import WATCH_INTERVAL_S
 from engine.storage.ddl import PART_CLEANUP
-from engine.storage.native import encode_ticks
+from engine.storage.native import encode_batch, encode_ticks
 from engine.storage.schema import COLUMN_NAMES
 from engine.storage.store import WARM_UP_BATCHES
 from engine.storage.trim import clean_mappings
@@ -420,6 +424,57 @@ def test_writer_batches_and_close_loses_nothing(store: TickStore) -> None:
     assert stats.dropped == stats.failed == stats.pending == 0
     assert stats.batches >= len(ticks) // 97
     assert int(store.client().command("SELECT sum(ticks) FROM bars_1m")) == len(ticks)
+
+
+def circuit_batches(steps: int, universe: int = 40) -> list[ColumnarTicks]:
+    """Mock-market batches near the circuit limits: some ticks lack depth levels."""
+    market = MockMarket(build_universe(universe), "circuit", 3)
+    every = np.arange(len(market.tokens))
+    start = ist_ns(DAY1, 10, 0)
+    return [
+        market.step_columns(every, start + step * NS_PER_SECOND, 45.0 + step / 60)
+        for step in range(steps)
+    ]
+
+
+def test_a_batch_with_every_field_as_arrays_encodes_exactly_as_its_ticks() -> None:
+    batches = circuit_batches(60)
+    mended = 0
+    for batch in batches:
+        fields = batch.columns.every_field
+        assert fields is not None
+        assert encode_batch([fields]) == encode_ticks(list(batch))
+        prices = [t.bid_px + t.ask_px for t in batch]
+        mended += sum(0.0 in p and max(p) > 0 for p in prices)
+    assert mended  # ticks with absent levels (zero quantities) were among them
+
+
+def test_rows_cut_from_a_columnar_batch_carry_their_own_field_arrays() -> None:
+    (batch,) = circuit_batches(1)
+    part = batch.rows(7, 23)
+    fields = part.columns.every_field
+    assert fields is not None and len(fields["ltp"]) == 16
+    assert encode_batch([fields]) == encode_ticks(list(batch)[7:23])
+
+
+async def test_columnar_batches_and_single_ticks_are_stored_once_each(tmp_path: Path) -> None:
+    batches = circuit_batches(12)
+    singles = make_ticks(per_day=20)
+    with TickStore.open(settings(batch_size=97), tmp_path) as store:
+        writer = store.writer(TestClock())
+        writer.start()
+        sent: list[Tick] = []
+        for batch, tick in zip(batches, singles, strict=False):
+            writer.enqueue_many(batch)  # 40 rows as arrays: batches of 97 cut through them
+            writer.enqueue(tick)
+            sent += [*batch, tick]
+        assert writer.close(timeout=60)
+        stats = writer.stats()
+        assert stats.enqueued == stats.written == len(sent) == count(store)
+        assert stats.batches == -(-len(sent) // 97)
+        assert stats.pending == stats.dropped == stats.failed == 0
+        got = [t async for chunk in store.queries().ticks(None, 0, 2**62) for t in chunk]
+    assert sorted(map(msgspec.structs.astuple, got)) == sorted(map(msgspec.structs.astuple, sent))
 
 
 def test_full_queue_drops_and_counts_without_blocking(tmp_path: Path) -> None:

@@ -126,6 +126,11 @@ class MockMarket:
         self._ask_qty_pool = rows(qty, 1)
         self._bid_orders_pool = rows(orders, 0)
         self._ask_orders_pool = rows(orders, 1)
+        # The same rows as numbers, for the columns a batch carries to the tick store.
+        self._depth_numbers = tuple(
+            array[:, :, side, :].reshape(-1, DEPTH_LEVELS)
+            for array, side in ((qty, 0), (orders, 0), (qty, 1), (orders, 1))
+        )
 
     def market_days(self) -> list[MarketDay]:
         """Previous close and circuit limits of every instrument."""
@@ -199,6 +204,8 @@ class MockMarket:
 
         token = self.token_array[idx]
         ltp_r = np.round(ltp, 2)
+        avg_r = np.round(avg, 2)
+        bid_qty, bid_orders, ask_qty, ask_orders = (rows[pick] for rows in self._depth_numbers)
         open_r = self._open_px[idx]
         close_r = self._close_px[idx]
         high_r = np.round(high_t * ts, 2)
@@ -212,7 +219,7 @@ class MockMarket:
                 token.tolist(),
                 ltp_r.tolist(),
                 qty.tolist(),
-                np.round(avg, 2).tolist(),
+                avg_r.tolist(),
                 volume.tolist(),
                 buy_qty.tolist(),
                 sell_qty.tolist(),
@@ -234,7 +241,8 @@ class MockMarket:
         )
         # Levels run away from the LTP, so a side that lacks any level lacks its last one.
         holes = ((bid_t[:, -1] == 0) | (ask_t[:, -1] == 0)) & ~is_index
-        for row in np.flatnonzero(holes).tolist():
+        mended = np.flatnonzero(holes)
+        for row in mended.tolist():
             # An absent level (near a circuit) has no quantity and no orders. Rare: mend the
             # few ticks afterwards rather than copy every tick's pooled rows first.
             tick = ticks[row]
@@ -246,6 +254,16 @@ class MockMarket:
                 ask_qty=_masked(tick.ask_qty, asks),
                 ask_orders=_masked(tick.ask_orders, asks),
             )
+        if len(mended):
+            # The same on the arrays the tick store encodes (fancy indexing copied the
+            # pooled rows, so the pools stay whole).
+            for side_t, side_qty, side_orders in (
+                (bid_t, bid_qty, bid_orders),
+                (ask_t, ask_qty, ask_orders),
+            ):
+                present = side_t[mended] > 0
+                side_qty[mended] = np.where(present, side_qty[mended], 0)
+                side_orders[mended] = np.where(present, side_orders[mended], 0)
 
         at = np.full(k, now_ns, dtype=np.int64)
         # The same arrays the ticks were made of, for the quality monitor's vector screen.
@@ -264,6 +282,29 @@ class MockMarket:
             bid_px=bid_px,
             ask_px=ask_px,
             depth_ok=True,
+            every_field={
+                "instrument_token": token,
+                "ltp": ltp_r,
+                "last_qty": qty,
+                "avg_price": avg_r,
+                "volume": volume,
+                "buy_qty": buy_qty,
+                "sell_qty": sell_qty,
+                "open": open_r,
+                "high": high_r,
+                "low": low_r,
+                "close": close_r,
+                "exchange_ts_ns": at,
+                "last_trade_ts_ns": at,
+                "bid_px": bid_px,
+                "bid_qty": bid_qty,
+                "bid_orders": bid_orders,
+                "ask_px": ask_px,
+                "ask_qty": ask_qty,
+                "ask_orders": ask_orders,
+                "oi": np.zeros(k, dtype=np.int64),
+                "received_ns": at,
+            },
         )
         return ColumnarTicks(ticks, columns)
 

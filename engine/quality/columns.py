@@ -39,6 +39,10 @@ class TickColumns:
     bid_px: np.ndarray
     ask_px: np.ndarray
     depth_ok: bool
+    every_field: dict[str, np.ndarray] | None = None
+    """Every ``Tick`` field by name, depth fields ``(n, levels)``, when the producer built
+    them all from arrays (the mock market): the tick store then encodes the batch from
+    these without reading a tick. ``None`` when only the fields above are at hand."""
 
     @classmethod
     def from_fields(
@@ -99,8 +103,13 @@ class ColumnarTicks(tuple[Tick, ...]):
         if span is not None:
             start, stop = span
             c = self._columns
+            every = c.every_field
             self._columns = TickColumns(
-                **{name: getattr(c, name)[start:stop] for name in _ARRAYS}, depth_ok=c.depth_ok
+                **{name: getattr(c, name)[start:stop] for name in _ARRAYS},
+                depth_ok=c.depth_ok,
+                every_field=None
+                if every is None
+                else {name: array[start:stop] for name, array in every.items()},
             )
             self._span = None
         return self._columns
@@ -141,4 +150,4 @@ class ColumnarTicks(tuple[Tick, ...]):
         return cls(ticks, TickColumns.from_fields(col, bid, ask, depth_ok))
 
 
-_ARRAYS = tuple(name for name in TickColumns.__slots__ if name != "depth_ok")
+_ARRAYS = tuple(name for name in TickColumns.__slots__ if name not in ("depth_ok", "every_field"))

@@ -2,7 +2,9 @@
 
 clickhouse-connect's own ``insert`` converts value by value in Python and rejects numpy
 integers for DateTime64; a Native block packed per column with ``struct`` (numpy where
-values are irregular) is several times faster and is accepted unchanged by both chDB and a ClickHouse server (``raw_insert(fmt="Native")``).
+values are irregular) is several times faster and is accepted unchanged by both chDB and
+a ClickHouse server (``raw_insert(fmt="Native")``). Rows that are already arrays (a batch
+built by the mock market) skip the ticks: each column is numpy's bytes of its array.
 Wire format: varuint column count, varuint row count, then per column its name, its
 type and its data; an ``Array(T)`` is the cumulative UInt64 end offsets then all elements.
 """
@@ -10,7 +12,7 @@ type and its data; an ``Array(T)`` is the cumulative UInt64 end offsets then all
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from itertools import chain, starmap
 from operator import attrgetter
 
@@ -81,6 +83,48 @@ def encode_ticks(ticks: Sequence[Tick], block_rows: int = BLOCK_ROWS) -> bytes:
     # One join at the end: every extra copy of a batch this size is fresh memory, and on a
     # VM each first touch of a page costs microseconds (measured ~3 µs a page).
     return b"".join(parts)
+
+
+FieldArrays = Mapping[str, np.ndarray]
+"""Every ``Tick`` field of some rows as an array (depth fields ``(rows, levels)``), as
+:attr:`TickColumns.every_field <engine.quality.columns.TickColumns.every_field>` holds them."""
+
+
+def encode_batch(pieces: Sequence[Sequence[Tick] | FieldArrays]) -> bytes:
+    """Consecutive pieces of one batch, ticks or field arrays, as one Native stream.
+
+    A piece of arrays is written as it is (numpy's bytes of each column); a piece of ticks
+    as :func:`encode_ticks` writes it. The rows are stored in the order given.
+    """
+    parts: list[bytes] = []
+    for piece in pieces:
+        if isinstance(piece, Mapping):
+            _encode_arrays(piece, parts)
+        else:
+            for start in range(0, len(piece), BLOCK_ROWS):
+                _encode_block(piece[start : start + BLOCK_ROWS], parts)
+    if not parts:
+        _encode_block((), parts)
+    return b"".join(parts)
+
+
+def field_rows(fields: FieldArrays) -> int:
+    """How many rows ``fields`` holds."""
+    return len(fields["instrument_token"])
+
+
+def _encode_arrays(fields: FieldArrays, parts: list[bytes]) -> None:
+    n = field_rows(fields)
+    parts += (_varuint(len(TICK_COLUMNS)), _varuint(n))
+    for col in TICK_COLUMNS:
+        parts.append(_HEADERS[col.name])
+        values = np.ascontiguousarray(fields[col.field], dtype=col.dtype)
+        if col.is_array:
+            # Fixed levels per row: each row's end offset is a multiple of the level count.
+            levels = values.shape[1] if values.ndim == 2 else 0
+            offsets = np.arange(1, n + 1, dtype="<u8") * levels
+            parts.append(offsets.tobytes())
+        parts.append(values.tobytes())
 
 
 def _encode_block(ticks: Sequence[Tick], parts: list[bytes]) -> None:

@@ -1,7 +1,8 @@
 """``TickWriter``: the engine enqueues ticks, a thread of its own stores them in batches.
 
 The engine's hot path only appends to a bounded deque (O(1), no lock, never blocks); when
-the deque is full the tick is dropped and counted. The writer thread takes a batch when
+the deque is full the tick is dropped and counted. A batch that carries every field as
+arrays (the mock market's) is queued and encoded as those arrays, with no tick read. The writer thread takes a batch when
 ``batch_size`` ticks wait or the oldest has waited ``batch_max_age_ms``, encodes it as one
 columnar Native block and inserts it with a dedup token unique to the batch, so a retry
 after a lost acknowledgement cannot store it twice. Transient errors are retried with
@@ -18,7 +19,7 @@ import logging
 import threading
 import uuid
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
 
@@ -27,7 +28,8 @@ from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 
 from engine.clock import Clock
 from engine.model import Tick
-from engine.storage.native import encode_ticks
+from engine.quality.columns import ColumnarTicks
+from engine.storage.native import FieldArrays, encode_batch, field_rows
 from engine.storage.schema import COLUMN_NAMES
 from engine.storage.settings import StorageSettings
 
@@ -125,7 +127,10 @@ class TickWriter:
         self._token_prefix = uuid.uuid4().hex[:16]
         self._seq = 0
 
-        self._queue: deque[Tick] = deque()
+        # What was enqueued, a piece per call: ticks, or a batch's field arrays when the
+        # producer built it from arrays (encoding those is numpy's copy, not a Python call
+        # per value). Pieces keep the writer thread's work per call, not per tick.
+        self._queue: deque[Sequence[Tick] | FieldArrays] = deque()
         self._wake = threading.Event()
         self._progress = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -137,6 +142,8 @@ class TickWriter:
         self._inflight: Future[None] | None = None
 
         self._enqueued = 0
+        self._taken = 0
+        """Rows taken off the queue by the writer thread (``_enqueued`` is the engine's)."""
         self._dropped = 0
         self._written = 0
         self._failed = 0
@@ -150,29 +157,34 @@ class TickWriter:
 
     def enqueue(self, tick: Tick) -> bool:
         """Queue one tick; False (and counted as dropped) if the queue is full or closed."""
-        queue = self._queue
-        if self._closed or len(queue) >= self._capacity:
+        if self._closed or self._enqueued - self._taken >= self._capacity:
             self._dropped += 1
             return False
-        queue.append(tick)
+        self._queue.append((tick,))
         self._enqueued += 1
-        if len(queue) >= self._batch_size and not self._wake.is_set():
+        if self._enqueued - self._taken >= self._batch_size and not self._wake.is_set():
             self._wake.set()
         return True
 
     def enqueue_many(self, ticks: Sequence[Tick]) -> int:
         """Queue a batch; returns how many were accepted (the rest are counted as dropped)."""
-        queue = self._queue
         n = len(ticks)
-        room = 0 if self._closed else self._capacity - len(queue)
+        room = 0 if self._closed else self._capacity - (self._enqueued - self._taken)
         if n > room:
             accepted = max(room, 0)
             self._dropped += n - accepted
             ticks = ticks[:accepted]
             n = accepted
-        queue.extend(ticks)
+        if not n:
+            return 0
+        every = ticks.columns.every_field if isinstance(ticks, ColumnarTicks) else None
+        if every is not None:
+            self._queue.append(every)
+        else:
+            # A tuple cannot change under the writer thread; a caller's list might.
+            self._queue.append(ticks if isinstance(ticks, tuple) else tuple(ticks))
         self._enqueued += n
-        if len(queue) >= self._batch_size and not self._wake.is_set():
+        if self._enqueued - self._taken >= self._batch_size and not self._wake.is_set():
             self._wake.set()
         return n
 
@@ -228,7 +240,7 @@ class TickWriter:
     def stats(self) -> WriterStats:
         """Current counters."""
         since = self._pending_since
-        pending = len(self._queue)
+        pending = max(self._enqueued - self._taken, 0)
         lag = self._clock.monotonic() - since if pending and since is not None else 0.0
         return WriterStats(
             enqueued=self._enqueued,
@@ -266,35 +278,62 @@ class TickWriter:
 
     def _drain(self, force: bool) -> None:
         queue = self._queue
+        size = self._batch_size
         while queue:
             now = self._clock.monotonic()
             if self._pending_since is None:
                 self._pending_since = now
-            n = len(queue)
-            if not (force or n >= self._batch_size or now - self._pending_since >= self._max_age_s):
+            waiting = self._enqueued - self._taken
+            if not (force or waiting >= size or now - self._pending_since >= self._max_age_s):
                 return
-            take = min(n, self._batch_size)
+            batch: list[Sequence[Tick] | FieldArrays] = []
+            ticks: list[Tick] = []
+            rows = 0
             popleft = queue.popleft
-            batch = [popleft() for _ in range(take)]
+            while queue and rows < size:
+                piece = popleft()
+                # Batches keep their size: the rest of a piece that would overflow one
+                # opens the next.
+                if isinstance(piece, Mapping):
+                    n = field_rows(piece)
+                    if rows + n > size:
+                        n = size - rows
+                        queue.appendleft({k: v[n:] for k, v in piece.items()})
+                        piece = {k: v[:n] for k, v in piece.items()}
+                    if ticks:
+                        batch.append(ticks)
+                        ticks = []
+                    batch.append(piece)
+                else:
+                    n = len(piece)
+                    if rows + n > size:
+                        n = size - rows
+                        queue.appendleft(piece[n:])
+                        piece = piece[:n]
+                    ticks.extend(piece)
+                rows += n
+            if ticks:
+                batch.append(ticks)
+            self._taken += rows
             self._pending_since = now if queue else None
-            self._write(batch)
+            self._write(batch, rows)
         self._pending_since = None
         if force:
             self._wait_inflight()
 
-    def _write(self, batch: list[Tick]) -> None:
+    def _write(self, batch: list[Sequence[Tick] | FieldArrays], rows: int) -> None:
         token = f"{self._token_prefix}-{self._seq}"
         self._seq += 1
         started = self._clock.monotonic()
         try:
-            block = encode_ticks(batch)
+            block = encode_batch(batch)
         except Exception as exc:
-            self._lost(len(batch), exc)
+            self._lost(rows, exc)
             return
         # Encoding holds the GIL, inserting does not: encode the next batch while the
         # previous one is being inserted, with at most one insert in flight.
         self._wait_inflight()
-        self._inflight = self._inserter.submit(self._insert, block, len(batch), token, started)
+        self._inflight = self._inserter.submit(self._insert, block, rows, token, started)
 
     def _wait_inflight(self) -> None:
         inflight, self._inflight = self._inflight, None
