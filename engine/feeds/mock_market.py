@@ -128,7 +128,7 @@ class MockMarket:
         self._ask_orders_pool = rows(orders, 1)
         # The same rows as numbers, for the columns a batch carries to the tick store.
         self._depth_numbers = tuple(
-            array[:, :, side, :].reshape(-1, DEPTH_LEVELS)
+            np.ascontiguousarray(array[:, :, side, :].reshape(-1, DEPTH_LEVELS))
             for array, side in ((qty, 0), (orders, 0), (qty, 1), (orders, 1))
         )
 
@@ -205,7 +205,9 @@ class MockMarket:
         token = self.token_array[idx]
         ltp_r = np.round(ltp, 2)
         avg_r = np.round(avg, 2)
-        bid_qty, bid_orders, ask_qty, ask_orders = (rows[pick] for rows in self._depth_numbers)
+        bid_qty, bid_orders, ask_qty, ask_orders = (
+            np.take(rows, pick, axis=0) for rows in self._depth_numbers
+        )
         open_r = self._open_px[idx]
         close_r = self._close_px[idx]
         high_r = np.round(high_t * ts, 2)
