@@ -160,3 +160,31 @@ def test_the_sqlite_ledger_needs_no_async_driver(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["False"]  # migrated, opened, written: all on sqlite3
+
+
+async def test_a_ledger_on_the_loop_runs_every_operation_on_the_callers_thread(url: str) -> None:
+    before = _workers()
+    seen: set[threading.Thread] = set()
+    ledger = await Ledger.open(url, TestClock(), sqlite_synchronous="NORMAL", sqlite_on_loop=True)
+    try:
+        results = await asyncio.gather(
+            *(ledger.write_batch(audit=[_audit(i)]) for i in range(WRITERS))
+        )
+        seen |= set(await ledger._runner.run(lambda conn: [threading.current_thread()]))
+        rows = await ledger.audit(0, 2**62)
+    finally:
+        await ledger.close()
+    assert seen == {threading.current_thread()}
+    assert _workers() == before  # no worker thread was started
+    ids = [result.audit_ids[0] for result in results]
+    assert ids == sorted(ids) and [row["action"] for row in rows] == [
+        f"a{i}" for i in range(WRITERS)
+    ]
+    with pytest.raises(LedgerError, match="closed"):
+        await ledger.write_batch(audit=[_audit(0)])
+
+    again = await Ledger.open(url, TestClock())  # what it wrote is committed
+    try:
+        assert len(await again.audit(0, 2**62)) == WRITERS
+    finally:
+        await again.close()

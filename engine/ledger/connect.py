@@ -15,7 +15,7 @@ from sqlalchemy.engine import URL, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from engine.ledger.errors import LedgerError, LedgerUnavailable
-from engine.ledger.runner import AsyncRunner, Runner, ThreadRunner
+from engine.ledger.runner import AsyncRunner, LoopRunner, Runner, ThreadRunner
 from engine.ledger.urls import async_url, ensure_sqlite_dir, is_sqlite, redact, sync_url
 
 SQLITE_BUSY_TIMEOUT_S = 10.0
@@ -31,20 +31,21 @@ def open_runner(
     url: str | URL,
     *,
     sqlite_synchronous: str = "FULL",
+    sqlite_on_loop: bool = False,
     connect_timeout_s: float = 5.0,
     statement_timeout_s: float = 30.0,
     pooled: bool = True,
 ) -> Runner:
     """A :class:`~engine.ledger.runner.Runner` on ``url`` with the ledger's connection settings.
 
-    SQLite gets a worker thread over a sync engine (:func:`create_sqlite_engine`),
-    PostgreSQL an async engine (:func:`create_server_engine`). ``pooled=False`` opens
+    SQLite gets a worker thread over a sync engine (:func:`create_sqlite_engine`), or with
+    ``sqlite_on_loop`` the event loop's own thread; PostgreSQL an async engine
+    (:func:`create_server_engine`). ``pooled=False`` opens
     a connection per use (migrations, one-off checks).
     """
     if is_sqlite(url):
-        return ThreadRunner(
-            create_sqlite_engine(url, synchronous=sqlite_synchronous, pooled=pooled)
-        )
+        sqlite = create_sqlite_engine(url, synchronous=sqlite_synchronous, pooled=pooled)
+        return LoopRunner(sqlite) if sqlite_on_loop else ThreadRunner(sqlite)
     engine = create_server_engine(
         url,
         connect_timeout_s=connect_timeout_s,

@@ -9,6 +9,11 @@ database depends on the back-end:
   the pool) runs there, so the event loop waits for one thread hop instead of one
   per DBAPI call (aiosqlite made ~15 of them, ~180 µs each on the desk's machines).
   Operations run one at a time in the order they were handed in.
+- SQLite, a replay's throwaway ledger (``sqlite_on_loop``): the same sync engine,
+  called on the event loop's own thread. Each operation blocks the loop for its
+  duration (~0.1 ms without an fsync), which simulated time does not notice; a
+  thread hop instead waits for the GIL, which the replay's store reader holds for up
+  to a switch interval (5 ms) at a time, twice per operation.
 - PostgreSQL: asyncpg's :class:`~sqlalchemy.ext.asyncio.AsyncEngine`, and the same
   function through :meth:`AsyncConnection.run_sync` (SQLAlchemy's greenlet adapter):
   the network round trips stay on the event loop, as before.
@@ -91,6 +96,29 @@ class ThreadRunner:
         finally:
             # The worker is idle now: joining it takes as long as its wake-up.
             self._worker.shutdown(wait=True)
+
+
+class LoopRunner:
+    """A sync engine used from the event loop's thread: each operation blocks the loop.
+
+    Only for a ledger nobody waits on in real time (a replay's); operations run one at
+    a time, in the order they are awaited.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._closed = False
+
+    async def run(self, work: Work[T], *, begin: bool = False) -> T:
+        if self._closed:
+            raise RuntimeError("the ledger is closed")
+        return _call(self._engine, work, begin)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._engine.dispose()
 
 
 class AsyncRunner:

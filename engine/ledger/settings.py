@@ -27,6 +27,10 @@ class LedgerSettings(BaseModel):
     sqlite_synchronous: SqliteSynchronous = "FULL"
     """SQLite ``PRAGMA synchronous`` (WAL mode). FULL survives power loss with every committed
     order; NORMAL is faster but may lose the last commits on an OS crash or power cut."""
+    sqlite_on_loop: bool = False
+    """SQLite: run each operation on the engine's event loop thread, not a worker thread.
+    It then blocks the engine while it runs: meant for a replay's throwaway ledger, where
+    simulated time does not notice and a thread hop costs more than the write."""
     connect_timeout_s: float = Field(default=5.0, gt=0, le=120)
     """Seconds to wait for a database connection before reporting the ledger unavailable."""
     statement_timeout_s: float = Field(default=30.0, gt=0, le=3600)

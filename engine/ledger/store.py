@@ -120,6 +120,7 @@ class Ledger:
         clock: Clock,
         *,
         sqlite_synchronous: str = "FULL",
+        sqlite_on_loop: bool = False,
         connect_timeout_s: float = 5.0,
         statement_timeout_s: float = 30.0,
     ) -> Ledger:
@@ -132,6 +133,7 @@ class Ledger:
         runner = open_runner(
             url,
             sqlite_synchronous=sqlite_synchronous,
+            sqlite_on_loop=sqlite_on_loop,
             connect_timeout_s=connect_timeout_s,
             statement_timeout_s=statement_timeout_s,
         )
@@ -365,6 +367,7 @@ async def open_ledger(settings: LedgerSettings, data_dir: Path, clock: Clock) ->
         url,
         clock,
         sqlite_synchronous=settings.sqlite_synchronous,
+        sqlite_on_loop=settings.sqlite_on_loop,
         connect_timeout_s=settings.connect_timeout_s,
         statement_timeout_s=settings.statement_timeout_s,
     )

@@ -65,8 +65,9 @@ def replay_settings(settings: Settings, data_dir: Path, entry: StrategyEntry) ->
             "metrics": s.metrics.model_copy(update={"enabled": False}),
             "notify": s.notify.model_copy(update={"enabled": False}),
             # A throwaway file deleted after the run: nothing to keep through a power cut,
-            # and an fsync per order commit held the replay back while the strategies waited.
-            "ledger": LedgerSettings(sqlite_synchronous="NORMAL"),
+            # and an fsync per order commit held the replay back while the strategies waited;
+            # so did handing each write to a thread while the store reader held the GIL.
+            "ledger": LedgerSettings(sqlite_synchronous="NORMAL", sqlite_on_loop=True),
             "strategies": s.strategies.model_copy(
                 update={"enabled": True, "entries": (entry,), "directory": directory}
             ),
