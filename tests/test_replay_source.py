@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import msgspec
 import numpy as np
+import pytest
 
 from engine.clock import TestClock
 from engine.quality.columns import ColumnarTicks, TickColumns
-from engine.replay import StoredTicks
+from engine.replay import StoredTicks, source
 from engine.storage import TickStore
 from tests.test_tickstore import make_ticks, settings
 
@@ -24,7 +26,9 @@ def assert_same_columns(got: TickColumns, expected: TickColumns) -> None:
         assert np.array_equal(left, right), name
 
 
-async def read_back(tmp_path: Path, ticks: list) -> list[ColumnarTicks]:
+async def read_back(
+    tmp_path: Path, ticks: list, slices: list[tuple[int, int]] | None = None
+) -> list[ColumnarTicks]:
     store = TickStore.open(settings(), tmp_path)
     try:
         writer = store.writer(TestClock())
@@ -32,7 +36,12 @@ async def read_back(tmp_path: Path, ticks: list) -> list[ColumnarTicks]:
         writer.enqueue_many(ticks)
         assert writer.flush(timeout=60)
         tokens = sorted({t.instrument_token for t in ticks})
-        return [chunk async for chunk in StoredTicks(store, tokens, 0, 2**62).chunks()]
+        reader = StoredTicks(store, tokens, 0, 2**62)
+        if slices is not None:
+            client = store.client()
+            slices += reader.slices(client)
+            client.close()
+        return [chunk async for chunk in reader.chunks()]
     finally:
         store.close()
 
@@ -71,3 +80,18 @@ def test_rows_keep_ticks_and_columns_together() -> None:
     part = batch.rows(7, 19)
     assert isinstance(part, ColumnarTicks) and list(part) == ticks[7:19]
     assert_same_columns(part.columns, ColumnarTicks.from_ticks(ticks[7:19]).columns)
+
+
+async def test_the_window_is_read_in_slices_of_whole_minutes_that_lose_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(source, "SLICE_ROWS", 100)
+    ticks = make_ticks(per_day=300)  # 1,800 ticks over two days
+    slices: list[tuple[int, int]] = []
+    chunks = await read_back(tmp_path, ticks, slices)
+    assert [t for chunk in chunks for t in chunk] == ticks
+    assert len(slices) >= 10 and slices[0][0] == 0 and slices[-1][1] == 2**62
+    assert all(hi == lo for (_, hi), (lo, _) in itertools.pairwise(slices))
+    assert all(hi % 60_000_000_000 == 0 for _, hi in slices[:-1])
+    counts = [sum(lo <= t.exchange_ts_ns < hi for t in ticks) for lo, hi in slices]
+    assert min(counts[:-1]) >= 100 and sum(counts) == len(ticks)

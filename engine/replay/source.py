@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import itertools
 import threading
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +129,9 @@ class StoredTicks:
 
         A thread of its own streams and decodes the next blocks while the engine works
         on this one (at most ``PREFETCH`` ahead); leaving the ``async for`` stops it.
+        The window is read in slices of about ``SLICE_ROWS`` ticks, cut at whole minutes:
+        time order needs a sort, and sorting a whole day before the first tick kept the
+        engine waiting (~0.5–1 s for a million ticks; ~0.09 s for a slice).
         """
         sql = (
             f"SELECT {_FLAT_SELECT} FROM ticks WHERE instrument_token IN {{tokens:Array(UInt32)}}"
@@ -135,8 +139,30 @@ class StoredTicks:
             " AND ts < fromUnixTimestamp64Nano({to_ns:Int64}, 'UTC')"
             " ORDER BY ts, instrument_token"
         )
+        client = self._store.client()  # type: ignore[attr-defined]
+        return _prefetched(client, sql, self.tokens, self.slices)
+
+    def slices(self, client: Any) -> list[tuple[int, int]]:
+        """``[from, to)`` cut into consecutive slices of at least ``SLICE_ROWS`` ticks (the
+        last may hold fewer), at whole minutes of stored time; one slice if nothing is stored."""
+        sql = (
+            f"SELECT intDiv(toUnixTimestamp64Nano(ts), {_MINUTE_NS}) AS minute, count()"
+            " FROM ticks WHERE instrument_token IN {tokens:Array(UInt32)}"
+            " AND ts >= fromUnixTimestamp64Nano({from_ns:Int64}, 'UTC')"
+            " AND ts < fromUnixTimestamp64Nano({to_ns:Int64}, 'UTC')"
+            " GROUP BY minute ORDER BY minute"
+        )
         params = {"tokens": self.tokens, "from_ns": self.from_ns, "to_ns": self.to_ns}
-        return _prefetched(self._store.client(), sql, params)  # type: ignore[attr-defined]
+        cuts = [self.from_ns]
+        rows = 0
+        for minute, count in client.query(sql, parameters=params).result_rows:
+            rows += count
+            end = (int(minute) + 1) * _MINUTE_NS
+            if rows >= SLICE_ROWS and end < self.to_ns:
+                cuts.append(end)
+                rows = 0
+        cuts.append(self.to_ns)
+        return list(itertools.pairwise(cuts))
 
 
 # Depth arrays are read as five scalar columns plus a length: clickhouse-connect decodes
@@ -148,6 +174,9 @@ _FLAT_SELECT = ", ".join(
     for c in TICK_COLUMNS
 )
 PREFETCH = 2
+SLICE_ROWS = 50_000
+"""Ticks per query the replay reader aims at: one ClickHouse block (65,409 rows) or less."""
+_MINUTE_NS = 60_000_000_000
 
 
 def _decode(block: Sequence[Any]) -> ColumnarTicks:
@@ -190,7 +219,10 @@ def _columns(by_field: dict[str, Any], n: int, full_depth: bool) -> TickColumns:
 
 
 async def _prefetched(
-    client: Any, sql: str, params: dict[str, Any]
+    client: Any,
+    sql: str,
+    tokens: list[int],
+    slices: Callable[[Any], list[tuple[int, int]]],
 ) -> AsyncIterator[Sequence[Tick]]:
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[Sequence[Tick] | BaseException | None] = asyncio.Queue(PREFETCH)
@@ -210,10 +242,12 @@ async def _prefetched(
     def read() -> None:
         # chDB binds an open stream to the thread that opened it: all of it happens here.
         try:
-            with client.query_column_block_stream(sql, parameters=params) as stream:
-                for block in stream:
-                    if not hand_over(_decode(list(block))):
-                        return
+            for lo, hi in slices(client):
+                params = {"tokens": tokens, "from_ns": lo, "to_ns": hi}
+                with client.query_column_block_stream(sql, parameters=params) as stream:
+                    for block in stream:
+                        if not hand_over(_decode(list(block))):
+                            return
             hand_over(None)
         except BaseException as exc:
             hand_over(exc)
