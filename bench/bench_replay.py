@@ -37,6 +37,7 @@ from engine.logs import configure_logging
 from engine.model import Instrument, Tick
 from engine.quality.columns import ColumnarTicks
 from engine.replay import ReplayClock, ReplayFeed, ReplayRequest, ReplaySession, StoredTicks
+from engine.replay.request import replay_settings
 from engine.settings import load_settings
 from engine.storage import StorageSettings, TickStore
 from engine.strategies.settings import StrategyEntry
@@ -125,10 +126,9 @@ async def engine_only(
 ) -> tuple[float, int]:
     """The engine on ticks in memory: plain lists of 20,000, or (``blocks``) the
     ``ColumnarTicks`` blocks the store reader hands a replay, built before timing starts."""
-    settings, _ = settings_for(data_dir, [i.tradingsymbol for i in instruments])
-    settings = settings.model_copy(
-        update={"storage": settings.storage.model_copy(update={"enabled": False})}
-    )
+    settings, entry = settings_for(data_dir, [i.tradingsymbol for i in instruments])
+    # The replay kernel's own settings (throwaway ledger on the loop, no tick store).
+    settings = replay_settings(settings, data_dir, entry)
     clock = ReplayClock(START)
     if blocks:
         chunks = [
