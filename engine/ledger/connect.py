@@ -40,8 +40,8 @@ def open_runner(
 
     SQLite gets a worker thread over a sync engine (:func:`create_sqlite_engine`), or with
     ``sqlite_on_loop`` the event loop's own thread; PostgreSQL an async engine
-    (:func:`create_server_engine`). ``pooled=False`` opens
-    a connection per use (migrations, one-off checks).
+    (:func:`create_server_engine`). ``pooled=False`` opens a connection per use
+    (migrations, one-off checks).
     """
     if is_sqlite(url):
         sqlite = create_sqlite_engine(url, synchronous=sqlite_synchronous, pooled=pooled)
