@@ -464,8 +464,9 @@ async def test_columnar_batches_and_single_ticks_are_stored_once_each(tmp_path: 
         writer = store.writer(TestClock())
         writer.start()
         sent: list[Tick] = []
-        for batch, tick in zip(batches, singles, strict=False):
-            writer.enqueue_many(batch)  # 40 rows as arrays: batches of 97 cut through them
+        for i, (batch, tick) in enumerate(zip(batches, singles, strict=False)):
+            # 40 rows as arrays, or as a list of ticks: batches of 97 cut through both.
+            writer.enqueue_many(batch if i % 2 else list(batch))
             writer.enqueue(tick)
             sent += [*batch, tick]
         assert writer.close(timeout=60)
