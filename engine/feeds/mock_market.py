@@ -244,21 +244,10 @@ class MockMarket:
         # Levels run away from the LTP, so a side that lacks any level lacks its last one.
         holes = ((bid_t[:, -1] == 0) | (ask_t[:, -1] == 0)) & ~is_index
         mended = np.flatnonzero(holes)
-        for row in mended.tolist():
-            # An absent level (near a circuit) has no quantity and no orders. Rare: mend the
-            # few ticks afterwards rather than copy every tick's pooled rows first.
-            tick = ticks[row]
-            bids, asks = (bid_t[row] > 0).tolist(), (ask_t[row] > 0).tolist()
-            ticks[row] = replace(
-                tick,
-                bid_qty=_masked(tick.bid_qty, bids),
-                bid_orders=_masked(tick.bid_orders, bids),
-                ask_qty=_masked(tick.ask_qty, asks),
-                ask_orders=_masked(tick.ask_orders, asks),
-            )
         if len(mended):
-            # The same on the arrays the tick store encodes (fancy indexing copied the
-            # pooled rows, so the pools stay whole).
+            # An absent level (near a circuit) has no quantity and no orders. Rare: mend the
+            # few rows afterwards (the gathered rows are copies, the pools stay whole), then
+            # give their ticks the mended rows.
             for side_t, side_qty, side_orders in (
                 (bid_t, bid_qty, bid_orders),
                 (ask_t, ask_qty, ask_orders),
@@ -266,6 +255,14 @@ class MockMarket:
                 present = side_t[mended] > 0
                 side_qty[mended] = np.where(present, side_qty[mended], 0)
                 side_orders[mended] = np.where(present, side_orders[mended], 0)
+            for row in mended.tolist():
+                ticks[row] = replace(
+                    ticks[row],
+                    bid_qty=tuple(bid_qty[row].tolist()),
+                    bid_orders=tuple(bid_orders[row].tolist()),
+                    ask_qty=tuple(ask_qty[row].tolist()),
+                    ask_orders=tuple(ask_orders[row].tolist()),
+                )
 
         at = np.full(k, now_ns, dtype=np.int64)
         # The same arrays the ticks were made of, for the quality monitor's vector screen.
@@ -340,10 +337,6 @@ def _row_tuples(array: np.ndarray) -> Iterator[tuple[float, ...]]:
     # next to each other, which makes the ticks cheaper to free than column by column.
     values = iter(array.ravel().tolist())
     return zip(*[values] * array.shape[1], strict=True)
-
-
-def _masked(values: tuple[int, ...], present: list[bool]) -> tuple[int, ...]:
-    return tuple(v if ok else 0 for v, ok in zip(values, present, strict=True))
 
 
 def minute_of_session_ist(seconds_since_midnight_ist: float) -> float | None:
